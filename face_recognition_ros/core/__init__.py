@@ -1,0 +1,1 @@
+"""ROS-free face pipeline: numpy images in, plain dataclasses out."""

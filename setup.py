@@ -1,0 +1,32 @@
+"""pip install of the ROS-free library, command line and training extras.
+
+The ROS 2 package (messages, services, nodes) is built by colcon from CMakeLists.txt;
+this file is for users who want the face pipeline without ROS:
+
+    pip install .            # library and `python -m face_recognition_ros`
+    pip install .[train]     # plus ResNet-18 fine-tuning, export and evaluation plots
+"""
+
+from setuptools import find_packages, setup
+
+setup(
+    name='face_recognition_ros',
+    version='0.1.0',
+    description='Face detection, alignment and recognition: ROS-free core of the '
+                'face_recognition ROS 2 package',
+    license='Apache-2.0',
+    python_requires='>=3.8',
+    packages=find_packages(include=['face_recognition_ros', 'face_recognition_ros.*']),
+    package_data={'face_recognition_ros': ['models/*.onnx', 'models/*.md']},
+    install_requires=[
+        'numpy>=1.24',
+        'opencv-python-headless>=4.8,<5',
+        'onnxruntime>=1.16',
+        'tqdm>=4.60',
+    ],
+    extras_require={
+        'train': ['torch>=2.0', 'torchvision>=0.15', 'onnx>=1.15', 'matplotlib>=3.6'],
+        'test': ['pytest>=7,<9'],
+    },
+    entry_points={'console_scripts': ['face-recognition=face_recognition_ros.cli:main']},
+)

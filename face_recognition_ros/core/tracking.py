@@ -1,0 +1,295 @@
+"""Face tracking: stable ids across frames, identity votes, and when to embed again.
+
+Recognising every face in every frame is what makes face pipelines slow: an embedding
+costs about as much as a whole detection. A face that stays in view keeps its identity, so
+the tracker follows each face from frame to frame and tells the pipeline which tracks need
+a fresh embedding:
+
+- a new track (nobody knows who it is yet);
+- a track whose identity is still uncertain (fewer than ``min_votes`` identifications, or
+  a voted confidence within ``uncertain_margin`` of the 0.5 decision point), at most
+  every ``uncertain_interval`` frames;
+- every ``reembed_interval`` frames otherwise, so a wrong early answer gets corrected and a
+  person who changed place with another is caught;
+- when the face grew by ``growth_ratio`` since its last embedding (it came closer: a
+  better view).
+
+At most ``max_reembeds_per_frame`` tracks that already have an identity are re-embedded in
+one frame (the most overdue first); new tracks are never held back. This spreads the
+periodic work so several faces do not all re-embed in the same frame.
+
+Association is greedy on an affinity that combines box overlap (IoU) with the distance
+between centres relative to the face size, after a constant-velocity prediction; greedy
+is as good as the Hungarian method for the few, mostly well-separated faces of a frame
+and needs nothing beyond numpy. Track ids are increasing integers, never reused.
+
+Identity is a vote over the last ``vote_window`` identifications of a track, each weighted
+by its confidence in its own answer (``confidence`` for a name, ``1 - confidence`` for
+``unknown``), so a single bad view does not flip a name.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .types import UNKNOWN, Detection, Match
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Track:
+    """One face followed across frames."""
+
+    track_id: int
+    box: np.ndarray
+    """Last observed (x, y, w, h)."""
+    score: float
+    landmarks: np.ndarray | None
+    first_frame: int
+    last_frame: int
+    """Frame index of the last detection assigned to this track."""
+    hits: int = 1
+    missed: int = 0
+    """Consecutive frames without a detection."""
+    velocity: np.ndarray = field(default_factory=lambda: np.zeros(2, dtype=np.float32))
+    """Smoothed centre motion in pixels per frame."""
+    last_embed_frame: int | None = None
+    last_embed_area: float = 0.0
+    votes: deque = field(default_factory=deque)
+    """Recent identifications: deque of ``Match``."""
+    name: str = UNKNOWN
+    confidence: float = 0.0
+    similarity: float = -1.0
+    """Similarity of the latest identification."""
+
+    @property
+    def area(self) -> float:
+        return float(self.box[2] * self.box[3])
+
+    def predicted_box(self, frame_index: int) -> np.ndarray:
+        """Where the box should be at ``frame_index`` if the face keeps moving the same way."""
+        steps = frame_index - self.last_frame
+        box = self.box.astype(np.float32).copy()
+        box[:2] += self.velocity * steps
+        return box
+
+
+def box_iou(boxes_a: np.ndarray, boxes_b: np.ndarray) -> np.ndarray:
+    """Intersection over union of every (x, y, w, h) box in A with every box in B: (A, B)."""
+    a = np.asarray(boxes_a, dtype=np.float32).reshape(-1, 4)
+    b = np.asarray(boxes_b, dtype=np.float32).reshape(-1, 4)
+    ax2, ay2 = a[:, 0] + a[:, 2], a[:, 1] + a[:, 3]
+    bx2, by2 = b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]
+    iw = np.clip(np.minimum(ax2[:, None], bx2[None]) - np.maximum(a[:, None, 0], b[None, :, 0]),
+                 0, None)
+    ih = np.clip(np.minimum(ay2[:, None], by2[None]) - np.maximum(a[:, None, 1], b[None, :, 1]),
+                 0, None)
+    intersection = iw * ih
+    union = (a[:, 2] * a[:, 3])[:, None] + (b[:, 2] * b[:, 3])[None] - intersection
+    return np.where(union > 0, intersection / np.maximum(union, 1e-9), 0.0).astype(np.float32)
+
+
+class FaceTracker:
+    """Associates detections with tracks and decides which tracks need an embedding.
+
+    Call ``update(detections)`` once per frame: it returns the track of each detection,
+    in detection order. Then ``select_for_embedding(tracks)`` says which of them to embed,
+    and ``record(track, match)`` feeds each new identification back into the vote.
+    """
+
+    def __init__(self, iou_threshold: float = 0.3, max_centre_distance: float = 0.6,
+                 max_missed: int = 10, vote_window: int = 7, min_votes: int = 3,
+                 reembed_interval: int = 15, uncertain_interval: int = 3,
+                 uncertain_margin: float = 0.1, growth_ratio: float = 1.4,
+                 max_reembeds_per_frame: int | None = 2):
+        """
+        Args:
+            iou_threshold: a detection continues a track when their IoU reaches this...
+            max_centre_distance: ...or when the centres are closer than this many face
+                sizes (fast motion makes IoU collapse while the face stays near).
+            max_missed: frames a track survives without a detection (brief occlusion,
+                a missed detection) before it expires.
+            vote_window: identifications kept per track for the identity vote.
+            min_votes: below this many identifications a track counts as uncertain.
+            reembed_interval: frames between routine re-embeddings of a track.
+            uncertain_interval: frames between re-embeddings of an uncertain track.
+            uncertain_margin: a voted confidence within this of 0.5 is uncertain.
+            growth_ratio: re-embed when the box area grew by this factor since the
+                last embedding (the face came closer).
+            max_reembeds_per_frame: cap on re-embeddings of already identified tracks per
+                frame (None: no cap). New tracks are always embedded.
+        """
+        if max_missed < 0 or vote_window < 1 or reembed_interval < 1 or uncertain_interval < 1:
+            raise ValueError('max_missed must be >= 0 and vote_window, reembed_interval, '
+                             'uncertain_interval >= 1')
+        self.iou_threshold = float(iou_threshold)
+        self.max_centre_distance = float(max_centre_distance)
+        self.max_missed = int(max_missed)
+        self.vote_window = int(vote_window)
+        self.min_votes = int(min_votes)
+        self.reembed_interval = int(reembed_interval)
+        self.uncertain_interval = int(uncertain_interval)
+        self.uncertain_margin = float(uncertain_margin)
+        self.growth_ratio = float(growth_ratio)
+        self.max_reembeds_per_frame = max_reembeds_per_frame
+        self.frame_index = -1
+        self._tracks: list[Track] = []
+        self._ids = itertools.count(1)
+
+    @property
+    def tracks(self) -> list[Track]:
+        """Live tracks, including those missed in the last few frames."""
+        return list(self._tracks)
+
+    def reset(self) -> None:
+        """Forget all tracks (a new video, a camera jump); ids keep increasing."""
+        self._tracks = []
+
+    # ------------------------------------------------------------ association
+    def _affinity(self, predicted: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+        """(T, D) affinity, or -inf where a detection cannot continue a track."""
+        iou = box_iou(predicted, boxes)
+        t_centre = predicted[:, :2] + predicted[:, 2:] / 2
+        d_centre = boxes[:, :2] + boxes[:, 2:] / 2
+        distance = np.linalg.norm(t_centre[:, None] - d_centre[None], axis=2)
+        size = np.maximum(np.sqrt(predicted[:, 2] * predicted[:, 3]), 1.0)[:, None]
+        relative = distance / size
+        t_area = np.maximum(predicted[:, 2] * predicted[:, 3], 1e-6)[:, None]
+        d_area = np.maximum(boxes[:, 2] * boxes[:, 3], 1e-6)[None]
+        ratio = d_area / t_area
+        similar_size = (ratio > 0.4) & (ratio < 2.5)
+        allowed = (iou >= self.iou_threshold) | (
+            (relative <= self.max_centre_distance) & similar_size)
+        affinity = iou + 0.5 * np.clip(1.0 - relative, 0.0, 1.0)
+        return np.where(allowed, affinity, -np.inf)
+
+    def update(self, detections: list[Detection]) -> list[Track]:
+        """Advance one frame: assign each detection to a track (new or continued).
+
+        Returns the tracks in the order of ``detections``. Tracks without a detection
+        this frame count a miss and expire after ``max_missed`` misses.
+        """
+        self.frame_index += 1
+        frame = self.frame_index
+        boxes = (np.stack([np.asarray(d.box, dtype=np.float32) for d in detections])
+                 if detections else np.zeros((0, 4), dtype=np.float32))
+        assigned: list[Track | None] = [None] * len(detections)
+        unmatched_tracks = set(range(len(self._tracks)))
+        if self._tracks and detections:
+            predicted = np.stack([t.predicted_box(frame) for t in self._tracks])
+            affinity = self._affinity(predicted, boxes)
+            # Greedy: take the best remaining pair until no allowed pair is left.
+            order = np.argsort(-affinity, axis=None)
+            used_detections = set()
+            for flat in order:
+                t_index, d_index = divmod(int(flat), len(detections))
+                if not np.isfinite(affinity[t_index, d_index]):
+                    break
+                if t_index not in unmatched_tracks or d_index in used_detections:
+                    continue
+                unmatched_tracks.discard(t_index)
+                used_detections.add(d_index)
+                track = self._tracks[t_index]
+                self._continue(track, detections[d_index], frame)
+                assigned[d_index] = track
+        for t_index in unmatched_tracks:
+            self._tracks[t_index].missed += 1
+        self._tracks = [t for t in self._tracks if t.missed <= self.max_missed]
+        for d_index, detection in enumerate(detections):
+            if assigned[d_index] is None:
+                track = Track(track_id=next(self._ids),
+                              box=np.asarray(detection.box, dtype=np.float32).copy(),
+                              score=float(detection.score), landmarks=detection.landmarks,
+                              first_frame=frame, last_frame=frame,
+                              votes=deque(maxlen=self.vote_window))
+                self._tracks.append(track)
+                assigned[d_index] = track
+        return assigned  # type: ignore[return-value]
+
+    @staticmethod
+    def _continue(track: Track, detection: Detection, frame: int) -> None:
+        box = np.asarray(detection.box, dtype=np.float32)
+        steps = max(frame - track.last_frame, 1)
+        old_centre = track.box[:2] + track.box[2:] / 2
+        new_centre = box[:2] + box[2:] / 2
+        # Exponential smoothing: detector jitter must not read as motion.
+        track.velocity = (0.5 * track.velocity + 0.5 * (new_centre - old_centre) / steps
+                          ).astype(np.float32)
+        track.box = box.copy()
+        track.score = float(detection.score)
+        track.landmarks = detection.landmarks
+        track.last_frame = frame
+        track.hits += 1
+        track.missed = 0
+
+    # ------------------------------------------------------------ embedding policy
+    def _is_uncertain(self, track: Track) -> bool:
+        return (len(track.votes) < self.min_votes
+                or abs(track.confidence - 0.5) < self.uncertain_margin)
+
+    def embedding_reason(self, track: Track) -> str | None:
+        """Why ``track`` needs a fresh embedding this frame, or None when it does not."""
+        if track.last_embed_frame is None:
+            return 'new'
+        since = self.frame_index - track.last_embed_frame
+        if since >= self.reembed_interval:
+            return 'interval'
+        if track.last_embed_area > 0 and track.area >= self.growth_ratio * track.last_embed_area:
+            return 'grew'
+        if self._is_uncertain(track) and since >= self.uncertain_interval:
+            return 'uncertain'
+        return None
+
+    def select_for_embedding(self, tracks: list[Track]) -> list[int]:
+        """Indices into ``tracks`` (this frame's, from ``update``) that need an embedding.
+
+        New tracks always; the others, most overdue first, up to
+        ``max_reembeds_per_frame``.
+        """
+        new, others = [], []
+        for index, track in enumerate(tracks):
+            reason = self.embedding_reason(track)
+            if reason == 'new':
+                new.append(index)
+            elif reason is not None:
+                others.append(index)
+        others.sort(key=lambda i: tracks[i].last_embed_frame or 0)
+        if self.max_reembeds_per_frame is not None:
+            others = others[:self.max_reembeds_per_frame]
+        return sorted(new + others)
+
+    def mark_embedding_failed(self, track: Track) -> None:
+        """The face in ``track`` could not be embedded (no landmarks found): try again later.
+
+        Counted as an attempt so a face seen from the side is not retried every frame.
+        """
+        track.last_embed_frame = self.frame_index
+        track.last_embed_area = track.area
+
+    # ------------------------------------------------------------ identity vote
+    def record(self, track: Track, match: Match) -> None:
+        """Add one identification to the track's vote and update its identity."""
+        track.votes.append(match)
+        track.last_embed_frame = self.frame_index
+        track.last_embed_area = track.area
+        track.similarity = float(match.similarity)
+        weights: dict[str, float] = {}
+        for vote in track.votes:
+            # Each vote counts with its confidence in its own answer.
+            weight = vote.confidence if vote.name != UNKNOWN else 1.0 - vote.confidence
+            weights[vote.name] = weights.get(vote.name, 0.0) + weight
+        # Ties go to the most recent answer: iterate votes newest first.
+        newest_first = [vote.name for vote in reversed(track.votes)]
+        winner = max(weights, key=lambda name: (weights[name], -newest_first.index(name)))
+        confidences = [vote.confidence for vote in track.votes if vote.name == winner]
+        track.name = winner
+        track.confidence = float(np.mean(confidences))
+
+
+__all__ = ['FaceTracker', 'Track', 'box_iou']

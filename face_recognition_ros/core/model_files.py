@@ -1,0 +1,188 @@
+"""Where the bundled model files live, and the checksum check every load goes through.
+
+The models ship inside the package (``face_recognition_ros/models/``, licences and
+checksums in its README) because nothing may download at run time. A file that does not
+match its published checksum is refused: a truncated copy or a different release would
+otherwise give silently wrong embeddings and poison every gallery made with it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from pathlib import Path
+
+from face_recognition_ros.core.errors import ModelError
+
+_LOG = logging.getLogger(__name__)
+
+MODELS_DIR = Path(__file__).resolve().parent.parent / 'models'
+"""Folder of the model files shipped with the package."""
+
+DEFAULT_DETECTOR_MODEL = MODELS_DIR / 'face_detection_yunet_2023mar_int8bq.onnx'
+"""YuNet face detector (OpenCV Zoo, int8 block-quantized)."""
+
+DEFAULT_EMBEDDER_MODEL = MODELS_DIR / 'face_recognition_sface_2021dec_int8bq.onnx'
+"""SFace 128-D face embedding (OpenCV Zoo, int8 block-quantized)."""
+
+BUNDLED_SHA256 = {
+    DEFAULT_DETECTOR_MODEL.name:
+        '49f000ec501fef24739071fc7e68267d32209045b6822c0c72dce1da25726f10',
+    DEFAULT_EMBEDDER_MODEL.name:
+        'fb143eea07838aa532d1c95df5f69899974ea0140e1fba05e94204be13ed74ee',
+}
+"""Published sha256 of each bundled file, by file name (same as models/README.md)."""
+
+_CHUNK_BYTES = 1 << 20
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """Return the lowercase hex sha256 of a file, read in chunks so large files are fine.
+
+    Raises ModelError when the file cannot be read.
+    """
+    digest = hashlib.sha256()
+    try:
+        with open(path, 'rb') as stream:
+            for chunk in iter(lambda: stream.read(_CHUNK_BYTES), b''):
+                digest.update(chunk)
+    except OSError as error:
+        raise ModelError(
+            f'cannot read model file {os.fspath(path)!r}: {error.strerror or error}. '
+            'Check the path, or reinstall the package to restore the bundled models.'
+        ) from error
+    return digest.hexdigest()
+
+
+def _require_file(path: str | os.PathLike) -> Path:
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(
+            f'model file {str(path)!r} does not exist. Pass the path of an existing ONNX '
+            'file, or reinstall the package to restore the bundled models '
+            f'(expected in {str(MODELS_DIR)!r}).'
+        )
+    return path
+
+
+def verify_model(path: str | os.PathLike, expected_sha256: str | None) -> None:
+    """Raise ModelError unless ``path`` is a readable file whose sha256 is the expected one.
+
+    ``expected_sha256=None`` only checks that the file exists and is readable: a model the
+    user names themselves has no published checksum to compare with.
+    """
+    path = _require_file(path)
+    actual = file_sha256(path)
+    if expected_sha256 is None:
+        return
+    if actual != expected_sha256.lower():
+        raise ModelError(
+            f'model file {str(path)!r} is corrupt or not the expected release: its sha256 is '
+            f'{actual}, expected {expected_sha256.lower()}. Reinstall the package (or copy '
+            'the file again from face_recognition_ros/models/) to restore it.'
+        )
+
+
+def resolve_model(path: str | os.PathLike | None, default: Path) -> tuple[Path, str]:
+    """Check a model file and return ``(path, sha256)``.
+
+    ``path=None`` means the bundled ``default``. A bundled file (by its name, wherever it
+    lies) must match its published checksum; any other file is accepted as the user's own
+    model, and its digest is returned so that ``model_id`` still tells models apart.
+    """
+    model_path = Path(default if path is None else path)
+    expected = BUNDLED_SHA256.get(model_path.name)
+    if expected is not None:
+        verify_model(model_path, expected)
+        return model_path, expected
+    digest = file_sha256(_require_file(model_path))
+    _LOG.info('using user model %s (sha256 %s, no published checksum)', model_path, digest)
+    return model_path, digest
+
+
+def onnx_model_for_onnxruntime(path: str | os.PathLike,
+                               dynamic_input_axes: dict[int, str] | None = None) -> bytes:
+    """Return the serialized model at ``path``, repaired in memory for onnxruntime.
+
+    The bundled OpenCV Zoo files load in OpenCV 4.x but trip onnxruntime (and OpenCV 5):
+    SFace lists unused graph inputs that then count as required, and YuNet declares a
+    ``block_size`` on per-tensor DequantizeLinear nodes, which onnxruntime rejects. The
+    fix is done here, in memory, so the shipped file and its checksum stay untouched:
+    graph inputs no node reads are dropped, initializers are removed from the inputs (so
+    they fold as constants), and every DequantizeLinear of constant weights is replaced by
+    its float32 result (computed with numpy, exactly the operator's formula).
+    ``dynamic_input_axes`` maps axes of the first real input to symbolic names (for example
+    ``{0: 'N'}`` for any batch size, ``{2: 'H', 3: 'W'}`` for any image size); output
+    shapes are then left for onnxruntime to infer.
+    Raises ModelError when the ``onnx`` package is missing or the file is not ONNX.
+    """
+    try:
+        import onnx
+        from onnx import numpy_helper
+    except ImportError as error:
+        raise ModelError(
+            'the onnxruntime backend needs the `onnx` package to prepare the model: '
+            "pip install onnx, or choose backend='opencv'."
+        ) from error
+    try:
+        model = onnx.load(os.fspath(path))
+    except Exception as error:  # onnx raises DecodeError, ValueError, OSError...
+        raise ModelError(
+            f'model file {os.fspath(path)!r} is not a valid ONNX file ({error}). '
+            'Pass an ONNX model, or reinstall the package for the bundled ones.'
+        ) from error
+    graph = model.graph
+    constants = {init.name: init for init in graph.initializer}
+    _fold_constant_dequantize(graph, constants, numpy_helper)
+    used = {name for node in graph.node for name in node.input}
+    used.update(output.name for output in graph.output)
+    inputs = [inp for inp in graph.input if inp.name in used and inp.name not in constants]
+    del graph.input[:]
+    graph.input.extend(inputs)
+    if dynamic_input_axes and inputs:
+        # extend() copied the messages: edit the graph's own copy.
+        dims = graph.input[0].type.tensor_type.shape.dim
+        for axis, name in dynamic_input_axes.items():
+            dims[axis].dim_param = name
+        for output in graph.output:
+            output.type.tensor_type.ClearField('shape')
+    return model.SerializeToString()
+
+
+def _fold_constant_dequantize(graph, constants: dict, numpy_helper) -> None:
+    import numpy as np
+
+    kept_nodes = []
+    for node in graph.node:
+        if node.op_type != 'DequantizeLinear' or not all(
+                name in constants for name in node.input if name):
+            kept_nodes.append(node)
+            continue
+        attributes = {attr.name: attr for attr in node.attribute}
+        axis = attributes['axis'].i if 'axis' in attributes else 1
+        block = attributes['block_size'].i if 'block_size' in attributes else 0
+        values = numpy_helper.to_array(constants[node.input[0]]).astype(np.float32)
+        scale = numpy_helper.to_array(constants[node.input[1]]).astype(np.float32)
+        zero = (numpy_helper.to_array(constants[node.input[2]]).astype(np.float32)
+                if len(node.input) > 2 and node.input[2] else np.zeros_like(scale))
+        if scale.size > 1 or (block and values.ndim > 0):
+            axis = axis % values.ndim
+            if block and scale.ndim == values.ndim:
+                # Blocked: each scale covers `block` consecutive values along `axis`.
+                scale = np.repeat(scale, block, axis=axis)
+                zero = np.repeat(zero, block, axis=axis)
+                index = [slice(None)] * values.ndim
+                index[axis] = slice(0, values.shape[axis])
+                scale, zero = scale[tuple(index)], zero[tuple(index)]
+            else:
+                shape = [1] * values.ndim
+                shape[axis] = -1
+                scale = scale.reshape(shape) if scale.size > 1 else scale.reshape(())
+                zero = zero.reshape(shape) if zero.size > 1 else zero.reshape(())
+        result = (values - zero) * scale
+        folded = numpy_helper.from_array(result.astype(np.float32), node.output[0])
+        graph.initializer.append(folded)
+        constants[node.output[0]] = folded
+    del graph.node[:]
+    graph.node.extend(kept_nodes)

@@ -6,9 +6,10 @@ the tracker follows each face from frame to frame and tells the pipeline which t
 a fresh embedding:
 
 - a new track (nobody knows who it is yet);
-- a track whose identity is still uncertain (fewer than ``min_votes`` identifications, or
-  a voted confidence within ``uncertain_margin`` of the 0.5 decision point), at most
-  every ``uncertain_interval`` frames;
+- a track whose identity is still uncertain (fewer than ``min_votes`` identifications, a
+  voted confidence within ``uncertain_margin`` of the 0.5 decision point, or a latest
+  identification that disagrees with the vote), at most every ``uncertain_interval``
+  frames;
 - every ``reembed_interval`` frames otherwise, so a wrong early answer gets corrected and a
   person who changed place with another is caught;
 - when the face grew by ``growth_ratio`` since its last embedding (it came closer: a
@@ -231,7 +232,8 @@ class FaceTracker:
     # ------------------------------------------------------------ embedding policy
     def _is_uncertain(self, track: Track) -> bool:
         return (len(track.votes) < self.min_votes
-                or abs(track.confidence - 0.5) < self.uncertain_margin)
+                or abs(track.confidence - 0.5) < self.uncertain_margin
+                or track.votes[-1].name != track.name)
 
     def embedding_reason(self, track: Track) -> str | None:
         """Why ``track`` needs a fresh embedding this frame, or None when it does not."""

@@ -1,0 +1,148 @@
+"""Tracker: ids stay with faces, votes resist single bad views, embeddings only when due."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from face_recognition_ros.core.tracking import FaceTracker, box_iou
+from face_recognition_ros.core.types import UNKNOWN, Detection, Match
+
+FIXTURES = Path(__file__).resolve().parents[1] / 'fixtures'
+
+
+def det(x, y, w=60, h=70, score=0.9):
+    return Detection(np.array([x, y, w, h], np.float32), score)
+
+
+def test_box_iou():
+    iou = box_iou(np.array([[0, 0, 10, 10]]), np.array([[0, 0, 10, 10], [5, 0, 10, 10],
+                                                       [20, 20, 5, 5]]))
+    np.testing.assert_allclose(iou[0], [1.0, 50 / 150, 0.0], atol=1e-6)
+
+
+def test_ids_follow_moving_faces_and_are_never_reused():
+    tracker = FaceTracker(max_missed=2)
+    ids_a, ids_b = [], []
+    for step in range(20):
+        # Two faces moving towards each other; the detector lists them in varying order.
+        a, b = det(50 + 6 * step, 100), det(400 - 6 * step, 120)
+        detections = [a, b] if step % 2 else [b, a]
+        tracks = tracker.update(detections)
+        by_detection = dict(zip(map(id, detections), tracks))
+        ids_a.append(by_detection[id(a)].track_id)
+        ids_b.append(by_detection[id(b)].track_id)
+    assert len(set(ids_a)) == 1 and len(set(ids_b)) == 1 and ids_a[0] != ids_b[0]
+    for _ in range(3):  # both disappear for longer than max_missed: tracks expire
+        tracker.update([])
+    assert tracker.tracks == []
+    new_track, = tracker.update([det(50, 100)])
+    assert new_track.track_id > max(ids_a[0], ids_b[0])
+
+
+def test_track_survives_a_few_missed_frames_and_fast_motion():
+    tracker = FaceTracker(max_missed=3)
+    first, = tracker.update([det(100, 100)])
+    tracker.update([])
+    tracker.update([])
+    again, = tracker.update([det(130, 105)])  # moved half a face while undetected
+    assert again.track_id == first.track_id and again.missed == 0
+    far, = tracker.update([det(500, 300)])  # another face far away: a new track
+    assert far.track_id != first.track_id
+
+
+def test_embedding_policy_new_interval_growth_and_uncertainty():
+    tracker = FaceTracker(reembed_interval=5, uncertain_interval=2, min_votes=1,
+                          growth_ratio=1.4, max_reembeds_per_frame=None)
+    confident = Match('ada', 0.95, 0.7)
+    tracks = tracker.update([det(100, 100)])
+    assert tracker.select_for_embedding(tracks) == [0]  # new track
+    tracker.record(tracks[0], confident)
+    due = []
+    for frame in range(1, 11):
+        tracks = tracker.update([det(100 + frame, 100)])
+        if tracker.select_for_embedding(tracks):
+            due.append(frame)
+            tracker.record(tracks[0], confident)
+    assert due == [5, 10]  # only every reembed_interval frames
+    tracks = tracker.update([det(100, 100, w=80, h=90)])  # came closer: better view
+    assert tracker.embedding_reason(tracks[0]) == 'grew'
+    tracker.record(tracks[0], Match('ada', 0.52, 0.37))  # now barely above threshold
+    tracker.record(tracks[0], Match(UNKNOWN, 0.45, 0.35))
+    for _ in range(2):
+        tracks = tracker.update([det(100, 100, w=80, h=90)])
+    assert tracker.embedding_reason(tracks[0]) == 'uncertain'
+
+
+def test_reembeds_are_spread_over_frames_but_new_tracks_never_wait():
+    tracker = FaceTracker(reembed_interval=3, max_reembeds_per_frame=2)
+    faces = [det(10 + 100 * i, 50) for i in range(6)]
+    tracks = tracker.update(faces)
+    assert tracker.select_for_embedding(tracks) == list(range(6))
+    for track in tracks:
+        tracker.record(track, Match('x', 0.9, 0.6))
+    counts = []
+    for _ in range(9):
+        tracks = tracker.update(faces)
+        chosen = tracker.select_for_embedding(tracks)
+        counts.append(len(chosen))
+        for index in chosen:
+            tracker.record(tracks[index], Match('x', 0.9, 0.6))
+    assert max(counts) <= 2 and sum(counts) >= 6
+    tracks = tracker.update(faces + [det(10, 300)])
+    assert 6 in tracker.select_for_embedding(tracks)
+
+
+def test_vote_resists_one_bad_view_and_weights_by_confidence():
+    tracker = FaceTracker(vote_window=5)
+    track, = tracker.update([det(0, 0)])
+    for match in [Match('ada', 0.9, 0.6), Match('ada', 0.8, 0.5), Match('bob', 0.99, 0.8)]:
+        tracker.record(track, match)
+    assert track.name == 'ada' and track.confidence == pytest.approx(0.85)
+    for _ in range(4):  # window of 5: old ada votes fall out, bob takes over
+        tracker.record(track, Match('bob', 0.9, 0.6))
+    assert track.name == 'bob' and track.confidence >= 0.5
+    for _ in range(5):
+        tracker.record(track, Match(UNKNOWN, 0.1, 0.2))
+    assert track.name == UNKNOWN and track.confidence < 0.5
+
+
+def test_ids_are_kept_on_the_bundled_clip():
+    """Real detector on the first 60 frames: the two people keep their track ids."""
+    import cv2
+
+    from face_recognition_ros.core.detection import YuNetDetector
+
+    detector = YuNetDetector()
+    tracker = FaceTracker()
+    capture = cv2.VideoCapture(str(FIXTURES / 'hamilton' / 'short_hamilton_clip.mp4'))
+    previous = {}  # track id -> box centre in the previous frame
+    switches, continued, frames = 0, 0, 0
+    ids_seen = set()
+    try:
+        while frames < 60:
+            ok, frame = capture.read()
+            if not ok:
+                break
+            frames += 1
+            detections = detector.detect(frame)
+            tracks = tracker.update(detections)
+            current = {}
+            for track in tracks:
+                centre = track.box[:2] + track.box[2:] / 2
+                current[track.track_id] = centre
+                ids_seen.add(track.track_id)
+            # A face near where a tracked face was in the last frame must carry its id.
+            for track_id, centre in current.items():
+                nearest = min(previous.items(), default=None,
+                              key=lambda item: np.linalg.norm(item[1] - centre))
+                if nearest is not None and np.linalg.norm(nearest[1] - centre) < 20:
+                    continued += 1
+                    switches += nearest[0] != track_id
+            previous = current
+    finally:
+        capture.release()
+    assert frames == 60
+    assert continued >= 100  # two people in (nearly) every frame
+    assert switches == 0
+    assert len(ids_seen) <= 4  # at most a spurious short track or two

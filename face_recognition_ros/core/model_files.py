@@ -186,3 +186,56 @@ def _fold_constant_dequantize(graph, constants: dict, numpy_helper) -> None:
         constants[node.output[0]] = folded
     del graph.node[:]
     graph.node.extend(kept_nodes)
+
+
+def create_onnxruntime_session(model: bytes, num_threads: int | None = None):
+    """Return an onnxruntime CPU session for a serialized model, or raise ModelError.
+
+    ``num_threads=None`` lets onnxruntime use one thread per physical core. Spinning is
+    off: the detector and the embedder each own a thread pool, and on a small CPU a pool
+    that spins between calls steals the cores the other one is about to need.
+    """
+    try:
+        import onnxruntime
+    except ImportError as error:
+        raise ModelError(
+            "onnxruntime is not installed: pip install onnxruntime, or choose runtime='opencv'."
+        ) from error
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3  # The bundled files trigger harmless warnings.
+    options.inter_op_num_threads = 1
+    options.intra_op_num_threads = int(num_threads) if num_threads else 0
+    options.add_session_config_entry('session.intra_op.allow_spinning', '0')
+    try:
+        return onnxruntime.InferenceSession(model, options, providers=['CPUExecutionProvider'])
+    except Exception as error:  # onnxruntime raises its own Fail/InvalidGraph types.
+        raise ModelError(
+            f'onnxruntime cannot load the model ({error}). Check that the file is the '
+            "intended ONNX model, or choose runtime='opencv'."
+        ) from error
+
+
+def onnxruntime_available() -> bool:
+    """Return True when onnxruntime and onnx import, i.e. the faster runtime can be used."""
+    try:
+        import onnx  # noqa: F401
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def model_id_for(path: Path, sha256: str) -> str:
+    """Return ``'<model name>:<first 16 hex of sha256>'``, the id galleries record.
+
+    Bundled files get their short published names; any other file is named by its stem.
+    The checksum part tells two files of the same name apart.
+    """
+    name = _BUNDLED_NAMES.get(Path(path).name, Path(path).stem)
+    return f'{name}:{sha256[:16]}'
+
+
+_BUNDLED_NAMES = {
+    DEFAULT_DETECTOR_MODEL.name: 'yunet-2023mar-int8bq',
+    DEFAULT_EMBEDDER_MODEL.name: 'sface-2021dec-int8bq',
+}

@@ -1,0 +1,50 @@
+"""Shared pytest fixtures: where the test photos are, and models loaded once per session.
+
+Loading YuNet and SFace takes a fraction of a second each, but every test file needing
+them would otherwise pay it again; session scope keeps the whole suite short on a 2-core
+machine. The instances are shared, so tests must not change their settings: build a
+private detector when a test needs other thresholds.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+FIXTURES_DIR = Path(__file__).resolve().parent / 'fixtures'
+"""Real photos and video copied into the repository (licences beside them)."""
+
+
+@pytest.fixture(scope='session')
+def fixtures_dir() -> Path:
+    """Root of test/fixtures."""
+    return FIXTURES_DIR
+
+
+@pytest.fixture(scope='session')
+def obama_biden_dir() -> Path:
+    """obama.jpg, obama2.jpg (same person), biden.jpg, two_people.jpg, 32bit.png, ..."""
+    return FIXTURES_DIR / 'obama_biden'
+
+
+@pytest.fixture(scope='session')
+def faceapi_dir() -> Path:
+    """bbt1.jpg (group photo, 4 faces) and 8 people x 2 face crops in sub-folders."""
+    return FIXTURES_DIR / 'faceapi'
+
+
+@pytest.fixture(scope='session')
+def detector():
+    """The default YuNet detector (default runtime and thresholds), shared by all tests."""
+    from face_recognition_ros.core.detection import YuNetDetector
+
+    return YuNetDetector()
+
+
+@pytest.fixture(scope='session')
+def embedder():
+    """The default SFace embedder (default runtime), shared by all tests."""
+    from face_recognition_ros.core.embedding import SFaceEmbedder
+
+    return SFaceEmbedder()

@@ -13,7 +13,14 @@ a fresh embedding:
 - every ``reembed_interval`` frames otherwise, so a wrong early answer gets corrected and a
   person who changed place with another is caught;
 - when the face grew by ``growth_ratio`` since its last embedding (it came closer: a
-  better view).
+  better view);
+- when the detection continued the track only by centre distance, with little overlap
+  (a fast move, or a cut to another scene with a face at the same place).
+
+A box-only tracker cannot see a scene cut that puts another face where the last one was.
+So the embeddings themselves guard the ids: when a track's new embedding is less similar
+than ``identity_switch_similarity`` to its previous one, the track is someone else; it
+gets a new id and a fresh vote instead of inheriting the previous person's name.
 
 At most ``max_reembeds_per_frame`` tracks that already have an identity are re-embedded in
 one frame (the most overdue first); new tracks are never held back. This spreads the
@@ -62,6 +69,10 @@ class Track:
     """Smoothed centre motion in pixels per frame."""
     last_embed_frame: int | None = None
     last_embed_area: float = 0.0
+    jumped: bool = False
+    """Continued by centre distance only (low overlap): it may be someone else."""
+    reference_embedding: np.ndarray | None = None
+    """The latest embedding of this track, to notice when another person took its place."""
     votes: deque = field(default_factory=deque)
     """Recent identifications: deque of ``Match``."""
     name: str = UNKNOWN
@@ -108,7 +119,8 @@ class FaceTracker:
                  max_missed: int = 10, vote_window: int = 7, min_votes: int = 3,
                  reembed_interval: int = 15, uncertain_interval: int = 3,
                  uncertain_margin: float = 0.1, growth_ratio: float = 1.4,
-                 max_reembeds_per_frame: int | None = 2):
+                 max_reembeds_per_frame: int | None = 2,
+                 identity_switch_similarity: float = 0.25):
         """
         Args:
             iou_threshold: a detection continues a track when their IoU reaches this...
@@ -125,6 +137,10 @@ class FaceTracker:
                 last embedding (the face came closer).
             max_reembeds_per_frame: cap on re-embeddings of already identified tracks per
                 frame (None: no cap). New tracks are always embedded.
+            identity_switch_similarity: cosine similarity between a track's consecutive
+                embeddings below which it is taken for another person (a new id). 0.25
+                suits SFace, whose same-person pairs mostly score above its 0.363
+                threshold and different people mostly below 0.2; -1 disables the check.
         """
         if max_missed < 0 or vote_window < 1 or reembed_interval < 1 or uncertain_interval < 1:
             raise ValueError('max_missed must be >= 0 and vote_window, reembed_interval, '
@@ -139,6 +155,7 @@ class FaceTracker:
         self.uncertain_margin = float(uncertain_margin)
         self.growth_ratio = float(growth_ratio)
         self.max_reembeds_per_frame = max_reembeds_per_frame
+        self.identity_switch_similarity = float(identity_switch_similarity)
         self.frame_index = -1
         self._tracks: list[Track] = []
         self._ids = itertools.count(1)
@@ -151,6 +168,19 @@ class FaceTracker:
     def reset(self) -> None:
         """Forget all tracks (a new video, a camera jump); ids keep increasing."""
         self._tracks = []
+
+    def forget_identities(self) -> None:
+        """Clear every track's votes so it is embedded again (the gallery changed).
+
+        Ids and positions are kept; a person enrolled while in view is named on the next
+        frame instead of after the next routine re-embedding.
+        """
+        for track in self._tracks:
+            track.votes.clear()
+            track.last_embed_frame = None
+            track.last_embed_area = 0.0
+            track.reference_embedding = None
+            track.name, track.confidence, track.similarity = UNKNOWN, 0.0, -1.0
 
     # ------------------------------------------------------------ association
     def _affinity(self, predicted: np.ndarray, boxes: np.ndarray) -> np.ndarray:
@@ -168,7 +198,7 @@ class FaceTracker:
         allowed = (iou >= self.iou_threshold) | (
             (relative <= self.max_centre_distance) & similar_size)
         affinity = iou + 0.5 * np.clip(1.0 - relative, 0.0, 1.0)
-        return np.where(allowed, affinity, -np.inf)
+        return np.where(allowed, affinity, -np.inf), iou
 
     def update(self, detections: list[Detection]) -> list[Track]:
         """Advance one frame: assign each detection to a track (new or continued).
@@ -184,7 +214,7 @@ class FaceTracker:
         unmatched_tracks = set(range(len(self._tracks)))
         if self._tracks and detections:
             predicted = np.stack([t.predicted_box(frame) for t in self._tracks])
-            affinity = self._affinity(predicted, boxes)
+            affinity, iou = self._affinity(predicted, boxes)
             # Greedy: take the best remaining pair until no allowed pair is left.
             order = np.argsort(-affinity, axis=None)
             used_detections = set()
@@ -198,6 +228,7 @@ class FaceTracker:
                 used_detections.add(d_index)
                 track = self._tracks[t_index]
                 self._continue(track, detections[d_index], frame)
+                track.jumped = bool(iou[t_index, d_index] < self.iou_threshold)
                 assigned[d_index] = track
         for t_index in unmatched_tracks:
             self._tracks[t_index].missed += 1
@@ -239,6 +270,8 @@ class FaceTracker:
         """Why ``track`` needs a fresh embedding this frame, or None when it does not."""
         if track.last_embed_frame is None:
             return 'new'
+        if track.jumped:
+            return 'jumped'
         since = self.frame_index - track.last_embed_frame
         if since >= self.reembed_interval:
             return 'interval'
@@ -251,13 +284,13 @@ class FaceTracker:
     def select_for_embedding(self, tracks: list[Track]) -> list[int]:
         """Indices into ``tracks`` (this frame's, from ``update``) that need an embedding.
 
-        New tracks always; the others, most overdue first, up to
+        New tracks and tracks that jumped always; the others, most overdue first, up to
         ``max_reembeds_per_frame``.
         """
         new, others = [], []
         for index, track in enumerate(tracks):
             reason = self.embedding_reason(track)
-            if reason == 'new':
+            if reason in ('new', 'jumped'):
                 new.append(index)
             elif reason is not None:
                 others.append(index)
@@ -273,10 +306,29 @@ class FaceTracker:
         """
         track.last_embed_frame = self.frame_index
         track.last_embed_area = track.area
+        track.jumped = False
 
     # ------------------------------------------------------------ identity vote
-    def record(self, track: Track, match: Match) -> None:
-        """Add one identification to the track's vote and update its identity."""
+    def record(self, track: Track, match: Match, embedding: np.ndarray | None = None) -> None:
+        """Add one identification to the track's vote and update its identity.
+
+        With ``embedding`` given, a track whose new embedding does not resemble its last
+        one is someone else now: it takes a new id and its vote starts over.
+        """
+        if embedding is not None:
+            embedding = np.asarray(embedding, dtype=np.float32).reshape(-1)
+            reference = track.reference_embedding
+            if (reference is not None and reference.shape == embedding.shape
+                    and float(reference @ embedding) < self.identity_switch_similarity):
+                old_id = track.track_id
+                track.track_id = next(self._ids)
+                track.votes.clear()
+                track.first_frame = self.frame_index
+                track.hits = 1
+                logger.debug('track %d shows another person now: new track %d', old_id,
+                             track.track_id)
+            track.reference_embedding = embedding
+        track.jumped = False
         track.votes.append(match)
         track.last_embed_frame = self.frame_index
         track.last_embed_area = track.area

@@ -1,0 +1,355 @@
+"""The per-frame face pipeline: detect -> track -> landmarks -> align -> embed -> match -> vote.
+
+``FacePipeline.process(frame)`` turns a BGR frame into a ``FrameResult``: one ``Face`` per
+detection (box, score, landmarks, track id, name, confidence) and the milliseconds spent
+in each stage. ``recognize(frame, detections)`` does the same for boxes found elsewhere
+(the ROS recognizer gets them from the detector node; FaceDetect gives no landmarks).
+
+With tracking on (the default) only the faces whose track needs it are embedded in a
+frame (see ``tracking.FaceTracker``): a new face, every N frames, a better view, an
+uncertain identity. That keeps the per-frame cost close to the detector's with several
+faces in view. ``tracking=False`` is the naive way, every face embedded in every frame;
+use it for unrelated still images, where tracks mean nothing.
+
+Every ``FrameResult.timings_ms`` has the keys of ``STAGES``; a stage that did not run
+reports 0.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .alignment import align_face
+from .errors import FaceRecognitionError, GalleryError
+from .gallery import DEFAULT_THRESHOLD, Gallery
+from .image_io import to_bgr8
+from .tracking import FaceTracker
+from .types import UNKNOWN, Detection, Face, FaceDetector, FaceEmbedder, FrameResult, Match
+
+logger = logging.getLogger(__name__)
+
+STAGES = ('detect', 'landmarks', 'align', 'embed', 'match', 'track', 'total')
+"""The keys of ``FrameResult.timings_ms``."""
+
+_NO_MATCH = Match(UNKNOWN, 0.0, -1.0)
+
+
+def _ms_since(start: float) -> float:
+    return (time.perf_counter() - start) * 1000.0
+
+
+def sanitize_detections(detections: Sequence[Detection], image_shape) -> list[Detection]:
+    """Drop boxes that are malformed, NaN, empty or outside the image; clip the rest.
+
+    Detections from another process (the ROS detector node, FaceDetect) may be anything;
+    a bad box must cost a warning, not the frame. Landmarks that are not a finite (5, 2)
+    array are dropped (they will be located again); landmarks are kept as given otherwise.
+    """
+    height, width = image_shape[:2]
+    clean = []
+    for detection in detections:
+        try:
+            box = np.asarray(detection.box, dtype=np.float32).reshape(4)
+        except (TypeError, ValueError):
+            logger.warning('dropping a detection with a malformed box %r', detection.box)
+            continue
+        if not np.all(np.isfinite(box)) or box[2] <= 0 or box[3] <= 0:
+            logger.warning('dropping a detection with an invalid box %s', box.tolist())
+            continue
+        x1, y1 = max(float(box[0]), 0.0), max(float(box[1]), 0.0)
+        x2 = min(float(box[0] + box[2]), float(width))
+        y2 = min(float(box[1] + box[3]), float(height))
+        if x2 - x1 < 2 or y2 - y1 < 2:
+            logger.warning('dropping a detection outside the %dx%d image: %s', width, height,
+                           box.tolist())
+            continue
+        landmarks = detection.landmarks
+        if landmarks is not None:
+            landmarks = np.asarray(landmarks, dtype=np.float32)
+            if landmarks.shape != (5, 2) or not np.all(np.isfinite(landmarks)):
+                logger.warning('ignoring malformed landmarks of a detection; locating them')
+                landmarks = None
+        score = float(detection.score) if math.isfinite(float(detection.score)) else 0.0
+        clean.append(Detection(np.array([x1, y1, x2 - x1, y2 - y1], np.float32), score,
+                               landmarks))
+    return clean
+
+
+class FacePipeline:
+    """One object from frames to named, tracked faces.
+
+    Args:
+        detector: a ``FaceDetector`` (YuNet, FaceDetect...).
+        embedder: a ``FaceEmbedder`` (SFace, the trained classifier...).
+        gallery: who to recognise; its model id must be the embedder's. None or empty:
+            everyone is ``unknown`` (unless the embedder is a trained classifier with
+            its own ``identify``, which then names faces by itself).
+        landmark_locator: finds landmarks in boxes that come without them; built on
+            demand (YuNet on the enlarged box) when needed and not given.
+        tracker: a ``FaceTracker``; a default one when None and ``tracking`` is True.
+        tracking: False embeds every face in every frame (still photos, the naive way).
+    """
+
+    def __init__(self, detector: FaceDetector, embedder: FaceEmbedder,
+                 gallery: Gallery | None = None, landmark_locator=None,
+                 tracker: FaceTracker | None = None, tracking: bool = True):
+        self.detector = detector
+        self.embedder = embedder
+        self._gallery = None
+        self.gallery = gallery
+        self.landmark_locator = landmark_locator
+        self.tracker = (tracker or FaceTracker()) if tracking else None
+
+    # ---------------------------------------------------------------- gallery
+    @property
+    def gallery(self) -> Gallery | None:
+        return self._gallery
+
+    @gallery.setter
+    def gallery(self, gallery: Gallery | None) -> None:
+        if gallery is not None and gallery.model_id != self.embedder.model_id:
+            raise GalleryError(
+                f'the gallery was made with {gallery.model_id!r} but the embedder is '
+                f'{self.embedder.model_id!r}: enroll the people again with this model, or '
+                f'use the model that made the gallery')
+        self._gallery = gallery
+        self.gallery_changed()
+
+    def gallery_changed(self) -> None:
+        """Call after enrolling or removing people: every track is identified afresh."""
+        if getattr(self, 'tracker', None) is not None:
+            self.tracker.forget_identities()
+
+    def reset_tracks(self) -> None:
+        """Forget all tracks (a new video, a jump in the stream)."""
+        if self.tracker is not None:
+            self.tracker.reset()
+
+    # ---------------------------------------------------------------- frames
+    def process(self, frame: np.ndarray) -> FrameResult:
+        """Detect, track and recognise the faces of one BGR frame."""
+        start = time.perf_counter()
+        image = to_bgr8(frame)
+        detections = self.detector.detect(image)
+        detect_ms = _ms_since(start)
+        return self._recognize(image, list(detections), start, detect_ms)
+
+    def recognize(self, frame: np.ndarray, detections: Sequence[Detection]) -> FrameResult:
+        """Like ``process`` for detections found elsewhere (boxes may lack landmarks).
+
+        Invalid boxes (NaN, empty, outside the image) are dropped with a warning; boxes
+        reaching over the edge are clipped to the image.
+        """
+        start = time.perf_counter()
+        image = to_bgr8(frame)
+        clean = sanitize_detections(detections, image.shape)
+        return self._recognize(image, clean, start, 0.0)
+
+    def embed_faces(self, frame: np.ndarray, detections: Sequence[Detection] | None = None
+                    ) -> list[tuple[Detection, np.ndarray]]:
+        """Embeddings of the faces of a still image, for enrollment: [(detection, vector)].
+
+        Detects faces unless ``detections`` are given; no tracking. A face whose landmarks
+        cannot be found is left out (and logged).
+        """
+        image = to_bgr8(frame)
+        if detections is None:
+            detections = self.detector.detect(image)
+        else:
+            detections = sanitize_detections(detections, image.shape)
+        timings = dict.fromkeys(STAGES, 0.0)
+        detections, crops = self._align_all(image, list(detections), timings)
+        if not crops:
+            return []
+        embeddings = self._embed(crops)
+        return list(zip(detections, embeddings))
+
+    # ---------------------------------------------------------------- stages
+    def _locator(self):
+        if self.landmark_locator is None:
+            from .landmarks import YuNetLandmarkLocator  # only for landmark-less detectors
+            self.landmark_locator = YuNetLandmarkLocator()
+        return self.landmark_locator
+
+    def _landmarks_for(self, image: np.ndarray, detection: Detection) -> np.ndarray | None:
+        if detection.landmarks is not None:
+            return detection.landmarks
+        landmarks = self._locator().locate(image, detection.box)
+        if landmarks is None:
+            logger.debug('no landmarks found in box %s', np.asarray(detection.box).tolist())
+        return landmarks
+
+    def _align(self, image: np.ndarray, landmarks: np.ndarray) -> np.ndarray | None:
+        try:
+            return align_face(image, landmarks, size=int(self.embedder.input_size))
+        except FaceRecognitionError as error:
+            logger.debug('cannot align a face: %s', error)
+            return None
+
+    def _align_all(self, image, detections, timings):
+        """Landmarks then aligned crops for every detection that yields one."""
+        kept, crops = [], []
+        for detection in detections:
+            start = time.perf_counter()
+            landmarks = self._landmarks_for(image, detection)
+            timings['landmarks'] += _ms_since(start)
+            if landmarks is None:
+                continue
+            start = time.perf_counter()
+            crop = self._align(image, landmarks)
+            timings['align'] += _ms_since(start)
+            if crop is not None:
+                kept.append(Detection(detection.box, detection.score, landmarks))
+                crops.append(crop)
+        return kept, crops
+
+    def _embed(self, crops: list[np.ndarray]) -> np.ndarray:
+        embeddings = np.asarray(self.embedder.embed(crops), dtype=np.float32)
+        if embeddings.shape[0] != len(crops):
+            raise FaceRecognitionError(
+                f'the embedder returned {embeddings.shape[0]} embeddings for {len(crops)} '
+                f'faces: check the embedding backend')
+        return embeddings
+
+    def _uses_classifier(self) -> bool:
+        """A trained classifier names faces itself when there is no gallery to match."""
+        return hasattr(self.embedder, 'identify') and (
+            self._gallery is None or len(self._gallery) == 0)
+
+    def _identify(self, crops: list[np.ndarray], timings) -> tuple[list[Match], np.ndarray]:
+        if self._uses_classifier():
+            start = time.perf_counter()
+            matches = list(self.embedder.identify(crops))
+            timings['embed'] += _ms_since(start)
+            return matches, np.zeros((len(crops), 0), np.float32)
+        start = time.perf_counter()
+        embeddings = self._embed(crops)
+        timings['embed'] += _ms_since(start)
+        start = time.perf_counter()
+        gallery = self._gallery
+        if gallery is not None and len(gallery):
+            matches = gallery.match(embeddings)
+        else:
+            matches = [_NO_MATCH] * len(crops)
+        timings['match'] += _ms_since(start)
+        return matches, embeddings
+
+    def _recognize(self, image, detections, start, detect_ms) -> FrameResult:
+        timings = dict.fromkeys(STAGES, 0.0)
+        timings['detect'] = detect_ms
+        tracker = self.tracker
+        tracks = None
+        if tracker is not None:
+            t0 = time.perf_counter()
+            tracks = tracker.update(detections)
+            wanted = tracker.select_for_embedding(tracks)
+            timings['track'] += _ms_since(t0)
+        else:
+            wanted = list(range(len(detections)))
+
+        landmarks = [d.landmarks for d in detections]
+        embedded, crops = [], []
+        for index in wanted:
+            t0 = time.perf_counter()
+            landmarks[index] = self._landmarks_for(image, detections[index])
+            timings['landmarks'] += _ms_since(t0)
+            crop = None
+            if landmarks[index] is not None:
+                t0 = time.perf_counter()
+                crop = self._align(image, landmarks[index])
+                timings['align'] += _ms_since(t0)
+            if crop is None:
+                if tracker is not None:
+                    tracker.mark_embedding_failed(tracks[index])
+                continue
+            embedded.append(index)
+            crops.append(crop)
+
+        matches: dict[int, Match] = {}
+        embeddings: dict[int, np.ndarray] = {}
+        if crops:
+            found, vectors = self._identify(crops, timings)
+            for row, index in enumerate(embedded):
+                matches[index] = found[row]
+                if vectors.shape[1]:
+                    embeddings[index] = vectors[row]
+
+        faces = []
+        t0 = time.perf_counter()
+        for index, detection in enumerate(detections):
+            face = Face(box=np.asarray(detection.box, np.float32), score=float(detection.score),
+                        landmarks=landmarks[index], embedding=embeddings.get(index))
+            if tracks is not None:
+                track = tracks[index]
+                if index in matches:
+                    tracker.record(track, matches[index], embeddings.get(index))
+                face.track_id = track.track_id
+                face.name, face.confidence = track.name, track.confidence
+                face.similarity = track.similarity
+            else:
+                match = matches.get(index, _NO_MATCH)
+                face.name, face.confidence = match.name, match.confidence
+                face.similarity = match.similarity
+            faces.append(face)
+        if tracker is not None:
+            timings['track'] += _ms_since(t0)
+        timings['total'] = _ms_since(start)
+        return FrameResult(faces=faces, timings_ms=timings)
+
+
+def default_threshold_for(embedder) -> float:
+    """The gallery threshold for ``embedder``: its own calibrated one, else SFace's.
+
+    A trained classifier exports a cosine threshold calibrated on its validation data
+    (``embedding_threshold``); SFace uses OpenCV Zoo's published 0.363.
+    """
+    threshold = getattr(embedder, 'embedding_threshold', None)
+    if threshold is not None and math.isfinite(float(threshold)):
+        return float(threshold)
+    return DEFAULT_THRESHOLD
+
+
+def build_pipeline(gallery_path=None, detector_backend: str = 'yunet',
+                   embedder_backend: str = 'sface', detector_model=None, embedder_model=None,
+                   detector_options: dict | None = None, embedder_options: dict | None = None,
+                   threshold: float | None = None, tracking: bool = True,
+                   tracker_options: dict | None = None, num_threads: int | None = None,
+                   create_gallery: bool = False) -> FacePipeline:
+    """Build detector, embedder, gallery and pipeline from names and paths.
+
+    ``gallery_path`` None gives an empty gallery (everyone ``unknown``); a missing file is
+    an error unless ``create_gallery`` (enrollment starts a new one). ``threshold``
+    overrides the gallery's stored threshold for this run. ``num_threads`` applies to
+    both models (None: the backends' defaults).
+    """
+    from .detection import create_detector
+    from .embedding import create_embedder
+
+    detector_options = dict(detector_options or {})
+    embedder_options = dict(embedder_options or {})
+    if detector_model is not None:
+        detector_options['model_path'] = detector_model
+    if num_threads is not None:
+        detector_options.setdefault('num_threads', num_threads)
+        embedder_options.setdefault('num_threads', num_threads)
+    detector = create_detector(detector_backend, **detector_options)
+    embedder = create_embedder(embedder_backend, model_path=embedder_model, **embedder_options)
+    if gallery_path is not None and (Path(gallery_path).exists() or not create_gallery):
+        gallery = Gallery.load(gallery_path, expected_model_id=embedder.model_id)
+        if threshold is not None:
+            gallery.threshold = float(threshold)
+    else:
+        gallery = Gallery(embedder.model_id,
+                          threshold if threshold is not None else default_threshold_for(embedder))
+    tracker = FaceTracker(**(tracker_options or {})) if tracking else None
+    return FacePipeline(detector, embedder, gallery, tracker=tracker, tracking=tracking)
+
+
+__all__ = ['STAGES', 'FacePipeline', 'build_pipeline', 'default_threshold_for',
+           'sanitize_detections']

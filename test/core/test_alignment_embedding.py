@@ -145,3 +145,70 @@ def test_corrupt_model_is_refused(tmp_path, runtime):
     corrupt.write_bytes(DEFAULT_EMBEDDER_MODEL.read_bytes()[:-1000])  # Truncated copy.
     with pytest.raises(ModelError, match='expected fb143eea'):
         SFaceEmbedder(model_path=corrupt, runtime=runtime)
+
+
+# Landmarks for boxes without any (FaceDetect boxes): YuNet on the enlarged crop.
+
+@pytest.fixture(scope='module')
+def locator():
+    from face_recognition_ros.core.landmarks import YuNetLandmarkLocator
+
+    return YuNetLandmarkLocator()
+
+
+def _grow(box, factor_w, factor_h=None):
+    factor_h = factor_w if factor_h is None else factor_h
+    center = box[:2] + box[2:] / 2.0
+    size = box[2:] * np.array([factor_w, factor_h], dtype=np.float32)
+    return np.concatenate([center - size / 2.0, size]).astype(np.float32)
+
+
+@pytest.mark.parametrize('relative', ['obama_biden/two_people.jpg', 'faceapi/bbt1.jpg',
+                                      'orl/s2/1.pgm'])
+def test_located_landmarks_agree_with_yunet(detector, embedder, locator, fixtures_dir,
+                                            relative):
+    image = load_image(fixtures_dir / relative)
+    detections = detector.detect(image)
+    assert detections
+    for detection in detections:
+        # The exact box, and a taller looser one like FaceDetect's.
+        for box in (detection.box, _grow(detection.box, 1.1, 1.3)):
+            points = locator.locate(image, box)
+            assert points is not None and points.shape == (5, 2)
+            assert points.dtype == np.float32
+            distance = np.linalg.norm(points - detection.landmarks, axis=1).mean()
+            assert distance < 0.1 * detection.box[2]  # YuNet itself jitters 3-8 %.
+            first, second = embedder.embed([align_face(image, detection.landmarks),
+                                            align_face(image, points)])
+            assert float(first @ second) > 0.85
+
+
+def test_locator_says_none_where_there_is_no_face(locator, faces):
+    image, detection = faces['obama']
+    assert locator.locate(np.full((400, 400, 3), 90, dtype=np.uint8),
+                          np.array([100, 100, 150, 180], dtype=np.float32)) is None
+    height, width = image.shape[:2]
+    corner = np.array([0, height - 200, 150, 180], dtype=np.float32)  # Suit, no face.
+    assert locator.locate(image, corner) is None
+    assert locator.locate(image, np.array([10, 10, 0, 0], dtype=np.float32)) is None
+
+
+def test_locator_handles_a_box_past_the_frame_edge(detector, locator, faces):
+    image, detection = faces['obama']
+    x, y, w, h = detection.box
+    cut = np.ascontiguousarray(image[:, int(x + 0.25 * w):])
+    shifted = detection.box - np.array([int(x + 0.25 * w), 0, 0, 0], dtype=np.float32)
+    points = locator.locate(cut, shifted)  # Box starts at x < 0.
+    assert points is not None
+    expected = detection.landmarks - np.array([int(x + 0.25 * w), 0], dtype=np.float32)
+    assert np.linalg.norm(points - expected, axis=1).mean() < 0.1 * w
+
+
+def test_locator_refuses_a_boxes_only_detector():
+    from face_recognition_ros.core.landmarks import YuNetLandmarkLocator
+
+    class BoxesOnly:
+        provides_landmarks = False
+
+    with pytest.raises(FaceRecognitionError, match='landmarks'):
+        YuNetLandmarkLocator(detector=BoxesOnly())

@@ -1,0 +1,238 @@
+"""ros_conversions: images and faces to and from ROS messages, on real photos.
+
+The image tests build messages by hand the way cameras send them (each encoding, rows padded
+to a larger step) and compare with what OpenCV makes of the same photo; the face tests go
+through real YuNet detections and through CDR serialisation, as on a real topic.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from rclpy.serialization import deserialize_message, serialize_message
+from sensor_msgs.msg import Image
+from std_msgs.msg import Header
+from vision_msgs.msg import Detection2D, Detection2DArray
+
+from face_recognition.msg import FaceArray
+from face_recognition_ros import ros_conversions as conv
+from face_recognition_ros.core.errors import ImageError
+from face_recognition_ros.core.types import UNKNOWN, Detection, Face
+
+BRIDGE_MODES = [False] + ([True] if conv.cv_bridge_available() else [])
+"""The built-in conversion always; cv_bridge's too where it is installed."""
+
+# vision_msgs/msg/Detection2DArray in vision_msgs 4.x on Jazzy (rosidl-generated hash).
+UPSTREAM_DETECTION2D_ARRAY_HASH = (
+    'RIHS01_214274120007f4a683866481336b70310268cfa107aebe9d594a6acf75bda968')
+
+
+def _header(stamp_ns=1_700_000_000_123_456_789, frame_id='camera_optical'):
+    return Header(stamp=conv.ns_to_stamp(stamp_ns), frame_id=frame_id)
+
+
+def _image_msg(pixels: np.ndarray, encoding: str, padding: int = 0) -> Image:
+    """An Image the way a driver with row padding would send it."""
+    height, width = pixels.shape[:2]
+    rows = pixels.reshape(height, -1)
+    step = rows.shape[1] + padding
+    padded = np.full((height, step), 0xAB, dtype=np.uint8)
+    padded[:, :rows.shape[1]] = rows
+    return Image(height=height, width=width, encoding=encoding, is_bigendian=0, step=step,
+                 data=padded.tobytes())
+
+
+@pytest.fixture(scope='module')
+def photo(fixture_image):
+    return fixture_image('obama_biden/obama.jpg')
+
+
+@pytest.mark.parametrize('use_cv_bridge', BRIDGE_MODES)
+@pytest.mark.parametrize('encoding,to_encoding', [
+    ('bgr8', None), ('rgb8', cv2.COLOR_BGR2RGB), ('mono8', cv2.COLOR_BGR2GRAY),
+    ('bgra8', cv2.COLOR_BGR2BGRA), ('rgba8', cv2.COLOR_BGR2RGBA)])
+@pytest.mark.parametrize('padding', [0, 13])
+def test_image_encodings_convert_to_bgr(photo, encoding, to_encoding, padding, use_cv_bridge):
+    pixels = photo if to_encoding is None else cv2.cvtColor(photo, to_encoding)
+    msg = _image_msg(pixels, encoding, padding)
+
+    bgr = conv.image_msg_to_bgr(msg, use_cv_bridge=use_cv_bridge)
+
+    expected = photo if encoding != 'mono8' else cv2.cvtColor(pixels, cv2.COLOR_GRAY2BGR)
+    assert bgr.dtype == np.uint8 and bgr.shape == photo.shape
+    np.testing.assert_array_equal(bgr, expected)
+    assert bgr.flags.writeable and bgr.flags.c_contiguous
+
+
+def test_converted_image_does_not_share_memory_with_message(photo):
+    msg = conv.bgr_to_image_msg(photo, _header())
+    bgr = conv.image_msg_to_bgr(msg, use_cv_bridge=False)
+    bgr[:] = 0  # drawing on the frame must not change the message others may still hold
+    assert conv.image_msg_to_bgr(msg, use_cv_bridge=False).any()
+
+
+def test_bgr_round_trip_keeps_pixels_and_header(photo):
+    header = _header()
+    msg = conv.bgr_to_image_msg(photo, header)
+    assert (msg.encoding, msg.width, msg.height, msg.step) == (
+        'bgr8', photo.shape[1], photo.shape[0], photo.shape[1] * 3)
+    assert msg.header.stamp == header.stamp and msg.header.frame_id == 'camera_optical'
+    received = deserialize_message(serialize_message(msg), Image)
+    np.testing.assert_array_equal(conv.image_msg_to_bgr(received), photo)
+
+
+def test_gray_array_becomes_mono8(photo):
+    gray = cv2.cvtColor(photo, cv2.COLOR_BGR2GRAY)
+    msg = conv.bgr_to_image_msg(gray)
+    assert msg.encoding == 'mono8' and msg.step == gray.shape[1]
+    np.testing.assert_array_equal(conv.image_msg_to_bgr(msg)[:, :, 1], gray)
+
+
+def test_non_image_arrays_are_refused():
+    with pytest.raises(ImageError, match='expected'):
+        conv.bgr_to_image_msg(np.zeros((4, 4, 3), dtype=np.float32))
+    with pytest.raises(ImageError, match='expected'):
+        conv.bgr_to_image_msg(np.zeros((0, 4, 3), dtype=np.uint8))
+
+
+def test_unsupported_encoding_is_refused_with_advice(photo):
+    msg = _image_msg(photo[:, :, 0].astype('<u2'), '16UC1')
+    msg.width = photo.shape[1]
+    with pytest.raises(ImageError, match=r"unsupported image encoding '16UC1'.*bgr8"):
+        conv.image_msg_to_bgr(msg, use_cv_bridge=False)
+
+
+@pytest.mark.parametrize('use_cv_bridge', BRIDGE_MODES)
+def test_zero_size_image_is_refused(use_cv_bridge):
+    with pytest.raises(ImageError, match='0x0 pixels'):
+        conv.image_msg_to_bgr(Image(encoding='bgr8'), use_cv_bridge=use_cv_bridge)
+    assert conv.image_is_empty(Image())
+
+
+@pytest.mark.parametrize('use_cv_bridge', BRIDGE_MODES)
+def test_truncated_data_is_refused(photo, use_cv_bridge):
+    msg = _image_msg(photo, 'bgr8', padding=4)
+    msg.data = msg.data[:len(msg.data) - 10]
+    with pytest.raises(ImageError, match='truncated'):
+        conv.image_msg_to_bgr(msg, use_cv_bridge=use_cv_bridge)
+
+
+def test_step_shorter_than_a_row_is_refused(photo):
+    msg = _image_msg(photo, 'bgr8')
+    msg.step = photo.shape[1] * 2
+    with pytest.raises(ImageError, match='shorter than one row'):
+        conv.image_msg_to_bgr(msg, use_cv_bridge=False)
+
+
+def test_stamp_nanoseconds_round_trip():
+    stamp = conv.ns_to_stamp(1_700_000_000_999_999_999)
+    assert (stamp.sec, stamp.nanosec) == (1_700_000_000, 999_999_999)
+    assert conv.stamp_to_ns(stamp) == 1_700_000_000_999_999_999
+
+
+def test_real_detections_to_detection_array_and_back(photo, detector):
+    detections = detector.detect(photo)
+    assert len(detections) == 1
+    header = _header()
+
+    msg = deserialize_message(serialize_message(conv.detections_to_msg(detections, header)),
+                              Detection2DArray)
+
+    assert msg.header.stamp == header.stamp and msg.header.frame_id == header.frame_id
+    (item,) = msg.detections
+    assert item.header.stamp == header.stamp
+    assert item.results[0].hypothesis.class_id == 'face'
+    assert item.results[0].hypothesis.score == pytest.approx(detections[0].score)
+    x, y, w, h = detections[0].box
+    assert item.bbox.center.position.x == pytest.approx(x + w / 2, abs=1e-3)
+    assert item.bbox.center.position.y == pytest.approx(y + h / 2, abs=1e-3)
+    assert (item.bbox.size_x, item.bbox.size_y) == pytest.approx((w, h), abs=1e-3)
+    assert item.id == ''
+
+    back, rejected = conv.detections_from_msg(msg, image_size=(photo.shape[1], photo.shape[0]))
+    assert rejected == []
+    np.testing.assert_allclose(back[0].box, detections[0].box, atol=1e-3)
+    assert back[0].landmarks is None
+
+
+def test_no_faces_gives_an_empty_array_with_the_header():
+    msg = conv.detections_to_msg([], _header(frame_id='cam'))
+    assert list(msg.detections) == [] and msg.header.frame_id == 'cam'
+    assert list(conv.faces_to_identified_msg([], _header()).detections) == []
+
+
+def test_bad_received_boxes_are_dropped_or_clipped_with_reasons():
+    def item(cx, cy, w, h):
+        detection = Detection2D()
+        detection.bbox.center.position.x, detection.bbox.center.position.y = cx, cy
+        detection.bbox.size_x, detection.bbox.size_y = w, h
+        return detection
+
+    msg = Detection2DArray(detections=[
+        item(50, 50, 20, 20),              # fine, no results: score 0
+        item(float('nan'), 50, 20, 20),    # NaN
+        item(50, 50, 0, 20),               # no area
+        item(500, 50, 20, 20),             # outside a 100x100 image
+        item(95, 50, 20, 20)])             # partly outside: clipped
+    detections, rejected = conv.detections_from_msg(msg, image_size=(100, 100))
+
+    assert len(detections) == 2 and len(rejected) == 3
+    assert 'NaN' in rejected[0] and 'no area' in rejected[1] and 'outside' in rejected[2]
+    assert detections[0].score == 0.0
+    np.testing.assert_allclose(detections[1].box, [85, 40, 15, 20])
+
+
+def test_identified_faces_carry_name_confidence_and_track_id():
+    faces = [
+        Face(box=np.array([10, 20, 30, 40], np.float32), score=0.9, name='alice',
+             confidence=0.8, track_id=7),
+        Face(box=np.array([50, 60, 30, 40], np.float32), score=0.7, name=UNKNOWN,
+             confidence=0.1, track_id=None)]
+    msg = deserialize_message(serialize_message(conv.faces_to_identified_msg(faces, _header())),
+                              Detection2DArray)
+
+    assert [d.results[0].hypothesis.class_id for d in msg.detections] == ['alice', 'unknown']
+    assert [d.id for d in msg.detections] == ['7', '']
+    assert msg.detections[0].results[0].hypothesis.score == pytest.approx(0.8)
+
+    back = conv.faces_from_identified_msg(msg)
+    assert [(f.name, f.track_id) for f in back] == [('alice', 7), (UNKNOWN, None)]
+    np.testing.assert_allclose(back[1].box, faces[1].box)
+
+
+def test_face_array_round_trip_with_and_without_landmarks():
+    landmarks = np.arange(10, dtype=np.float32).reshape(5, 2) + 100
+    embedding = np.ones(128, np.float32) / np.sqrt(128)
+    faces = [
+        Face(box=np.array([1, 2, 30, 40], np.float32), score=0.95, landmarks=landmarks,
+             track_id=3, name='bob', confidence=0.75, similarity=0.5, embedding=embedding),
+        Face(box=np.array([5, 6, 7, 8], np.float32), score=0.6)]
+    header = _header()
+
+    msg = deserialize_message(
+        serialize_message(conv.faces_to_face_array_msg(faces, header)), FaceArray)
+    assert msg.header.stamp == header.stamp
+    assert len(msg.faces[0].landmarks) == 5 and len(msg.faces[1].landmarks) == 0
+    assert msg.faces[1].track_id == conv.NO_TRACK and msg.faces[1].name == 'unknown'
+
+    first, second = conv.faces_from_face_array_msg(msg)
+    np.testing.assert_allclose(first.landmarks, landmarks)
+    np.testing.assert_allclose(first.embedding, embedding, rtol=1e-6)
+    assert (first.name, first.track_id, first.similarity) == ('bob', 3, pytest.approx(0.5))
+    assert second.landmarks is None and second.embedding is None and second.track_id is None
+
+
+def test_vision_msgs_type_hash_matches_upstream():
+    """Our vision_msgs stand-in must be wire- and hash-compatible with the real package."""
+    from ament_index_python.packages import get_package_share_directory
+
+    description = Path(get_package_share_directory('vision_msgs')) / 'msg/Detection2DArray.json'
+    if not description.is_file():
+        pytest.skip('this ROS 2 distribution (Humble) has no interface type hashes')
+    hashes = json.loads(description.read_text())['type_hashes']
+    own = next(h for h in hashes if h['type_name'] == 'vision_msgs/msg/Detection2DArray')
+    assert own['hash_string'] == UPSTREAM_DETECTION2D_ARRAY_HASH

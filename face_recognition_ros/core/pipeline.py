@@ -11,6 +11,12 @@ uncertain identity. That keeps the per-frame cost close to the detector's with s
 faces in view. ``tracking=False`` is the naive way, every face embedded in every frame;
 use it for unrelated still images, where tracks mean nothing.
 
+Tracks follow boxes, and a cut in an edited video (or a camera that jumps) can put another
+face where a tracked one was. So the pipeline compares a 32x24 gray thumbnail of each frame
+with the previous one (brightness-normalised mean absolute difference, about 0.1 ms); above
+``scene_cut_threshold`` the tracks are reset and every face is identified afresh. On the
+bundled clip its three cuts score 26-30 and ordinary frames at most 13 (median 2.5).
+
 Every ``FrameResult.timings_ms`` has the keys of ``STAGES``; a stage that did not run
 reports 0.
 """
@@ -23,6 +29,7 @@ import time
 from pathlib import Path
 from typing import Sequence
 
+import cv2
 import numpy as np
 
 from .alignment import align_face
@@ -94,17 +101,22 @@ class FacePipeline:
             demand (YuNet on the enlarged box) when needed and not given.
         tracker: a ``FaceTracker``; a default one when None and ``tracking`` is True.
         tracking: False embeds every face in every frame (still photos, the naive way).
+        scene_cut_threshold: thumbnail difference (0-255 grey levels) above which the
+            tracks are reset; None never resets.
     """
 
     def __init__(self, detector: FaceDetector, embedder: FaceEmbedder,
                  gallery: Gallery | None = None, landmark_locator=None,
-                 tracker: FaceTracker | None = None, tracking: bool = True):
+                 tracker: FaceTracker | None = None, tracking: bool = True,
+                 scene_cut_threshold: float | None = 20.0):
         self.detector = detector
         self.embedder = embedder
         self._gallery = None
         self.gallery = gallery
         self.landmark_locator = landmark_locator
         self.tracker = (tracker or FaceTracker()) if tracking else None
+        self.scene_cut_threshold = scene_cut_threshold
+        self._thumbnail: np.ndarray | None = None
 
     # ---------------------------------------------------------------- gallery
     @property
@@ -130,6 +142,23 @@ class FacePipeline:
         """Forget all tracks (a new video, a jump in the stream)."""
         if self.tracker is not None:
             self.tracker.reset()
+        self._thumbnail = None
+
+    def _check_scene_cut(self, image: np.ndarray) -> bool:
+        """Reset the tracks when this frame does not continue the previous one."""
+        if self.tracker is None or self.scene_cut_threshold is None:
+            return False
+        gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        thumbnail = cv2.resize(gray, (32, 24), interpolation=cv2.INTER_AREA).astype(np.float32)
+        # Subtracting the mean ignores global brightness changes (lights, auto exposure).
+        thumbnail -= thumbnail.mean()
+        previous, self._thumbnail = self._thumbnail, thumbnail
+        if previous is None or float(np.mean(np.abs(thumbnail - previous))) <= \
+                self.scene_cut_threshold:
+            return False
+        logger.debug('scene cut: resetting %d tracks', len(self.tracker.tracks))
+        self.tracker.reset()
+        return True
 
     # ---------------------------------------------------------------- frames
     def process(self, frame: np.ndarray) -> FrameResult:
@@ -247,6 +276,7 @@ class FacePipeline:
         tracks = None
         if tracker is not None:
             t0 = time.perf_counter()
+            self._check_scene_cut(image)
             tracks = tracker.update(detections)
             wanted = tracker.select_for_embedding(tracks)
             timings['track'] += _ms_since(t0)
@@ -320,7 +350,8 @@ def build_pipeline(gallery_path=None, detector_backend: str = 'yunet',
                    detector_options: dict | None = None, embedder_options: dict | None = None,
                    threshold: float | None = None, tracking: bool = True,
                    tracker_options: dict | None = None, num_threads: int | None = None,
-                   create_gallery: bool = False) -> FacePipeline:
+                   create_gallery: bool = False, scene_cut_threshold: float | None = 20.0
+                   ) -> FacePipeline:
     """Build detector, embedder, gallery and pipeline from names and paths.
 
     ``gallery_path`` None gives an empty gallery (everyone ``unknown``); a missing file is
@@ -348,7 +379,8 @@ def build_pipeline(gallery_path=None, detector_backend: str = 'yunet',
         gallery = Gallery(embedder.model_id,
                           threshold if threshold is not None else default_threshold_for(embedder))
     tracker = FaceTracker(**(tracker_options or {})) if tracking else None
-    return FacePipeline(detector, embedder, gallery, tracker=tracker, tracking=tracking)
+    return FacePipeline(detector, embedder, gallery, tracker=tracker, tracking=tracking,
+                        scene_cut_threshold=scene_cut_threshold)
 
 
 __all__ = ['STAGES', 'FacePipeline', 'build_pipeline', 'default_threshold_for',

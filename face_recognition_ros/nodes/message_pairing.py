@@ -1,0 +1,152 @@
+"""Pairing an image with the detections made from it, by header stamp.
+
+face_detector copies the image header into its output, so a recognizer or overlay can find
+the image a Detection2DArray belongs to by equal stamps; detections from another detector
+may carry a slightly different stamp, hence an optional slop. message_filters does this
+where it is installed (TimeSynchronizer for exact stamps, ApproximateTimeSynchronizer with
+a slop); ROS 2 from pip wheels has no message_filters, so ``StampPairing`` does the same:
+two bounded queues keyed by stamp, the nearest partner within the slop wins, and older
+unpaired messages are discarded (and counted), so detections whose image never arrives
+cannot pile up.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable
+
+from rclpy.node import Node
+
+from face_recognition_ros.nodes import node_support
+from face_recognition_ros.ros_conversions import stamp_to_ns
+
+try:  # message_filters comes with a system ROS 2, not with the pip wheels
+    import message_filters
+except ImportError:
+    message_filters = None
+
+
+class StampPairing:
+    """Calls ``callback(first, second)`` for messages of two streams with matching stamps.
+
+    ``slop_s`` 0 pairs equal stamps only. A message whose partner does not arrive before
+    ``queue_size`` newer ones of its own stream, or before a later pair is made, is
+    discarded and counted in ``unpaired`` (index 0: first stream, 1: second stream).
+    """
+
+    def __init__(self, callback: Callable[[Any, Any], None], slop_s: float = 0.0,
+                 queue_size: int = 10,
+                 on_unpaired: Callable[[int, Any], None] | None = None):
+        self._callback = callback
+        self._slop_ns = int(round(slop_s * 1e9))
+        self._queue_size = max(1, int(queue_size))
+        self._on_unpaired = on_unpaired
+        self._queues: tuple[dict[int, Any], dict[int, Any]] = ({}, {})
+        self._lock = threading.Lock()
+        self.unpaired = [0, 0]
+        self.paired = 0
+
+    def add(self, stream: int, msg: Any) -> None:
+        """Offer a message of stream 0 or 1; calls the callback when it completes a pair."""
+        stamp = stamp_to_ns(msg.header.stamp)
+        with self._lock:
+            own, other = self._queues[stream], self._queues[1 - stream]
+            partner = self._nearest(other, stamp)
+            if partner is None:
+                own[stamp] = msg
+                while len(own) > self._queue_size:
+                    self._discard(stream, own, min(own))
+                return
+            partner_msg = other.pop(partner)
+            # Everything older than this pair can no longer pair with anything newer.
+            for index, queue in enumerate(self._queues):
+                for old in [s for s in queue if s < min(stamp, partner)]:
+                    self._discard(index, queue, old)
+            self.paired += 1
+        pair = (msg, partner_msg) if stream == 0 else (partner_msg, msg)
+        self._callback(*pair)
+
+    def _nearest(self, queue: dict[int, Any], stamp: int) -> int | None:
+        if stamp in queue:
+            return stamp
+        if not self._slop_ns or not queue:
+            return None
+        best = min(queue, key=lambda s: abs(s - stamp))
+        return best if abs(best - stamp) <= self._slop_ns else None
+
+    def _discard(self, stream: int, queue: dict[int, Any], stamp: int) -> None:
+        msg = queue.pop(stamp)
+        self.unpaired[stream] += 1
+        if self._on_unpaired is not None:
+            self._on_unpaired(stream, msg)
+
+    def pending(self) -> tuple[int, int]:
+        """How many messages of each stream wait for a partner."""
+        with self._lock:
+            return len(self._queues[0]), len(self._queues[1])
+
+
+class ImageDetectionsPairing:
+    """Subscribes to an image topic and a detections topic and calls
+    ``callback(image_msg, detections_msg)`` for each pair with matching stamps.
+
+    The image subscription uses the sensor-data QoS overridable from the parameter file
+    (node_support.image_qos, depth ``queue_size``); the detections one is reliable.
+    ``uses_message_filters`` says which implementation runs; the built-in one also counts
+    unpaired messages (``unpaired_images``, ``unpaired_detections``) and warns, throttled,
+    about detections whose image never arrived.
+    """
+
+    def __init__(self, node: Node, callback: Callable[[Any, Any], None], detections_type: type,
+                 detections_topic: str = 'faces/detections', image_topic: str = 'image',
+                 slop_s: float = 0.0, queue_size: int = 10,
+                 use_message_filters: bool | None = None):
+        from sensor_msgs.msg import Image
+
+        self._node = node
+        self.image_topic = node.resolve_topic_name(image_topic)
+        self.detections_topic = node.resolve_topic_name(detections_topic)
+        if use_message_filters is None:
+            use_message_filters = message_filters is not None
+        self.uses_message_filters = bool(use_message_filters)
+        image_qos = node_support.image_qos(queue_size)
+        if self.uses_message_filters:
+            self._subscribers = [
+                message_filters.Subscriber(node, Image, image_topic, qos_profile=image_qos,
+                                           qos_overriding_options=node_support.qos_overrides()),
+                message_filters.Subscriber(node, detections_type, detections_topic,
+                                           qos_profile=node_support.results_qos(queue_size)),
+            ]
+            if slop_s > 0:
+                self._sync = message_filters.ApproximateTimeSynchronizer(
+                    self._subscribers, queue_size, slop_s)
+            else:
+                self._sync = message_filters.TimeSynchronizer(self._subscribers, queue_size)
+            self._sync.registerCallback(callback)
+            self._pairing = None
+            return
+        self._pairing = StampPairing(callback, slop_s, queue_size, self._on_unpaired)
+        self._subscriptions = [
+            node.create_subscription(Image, image_topic, lambda m: self._pairing.add(0, m),
+                                     image_qos,
+                                     qos_overriding_options=node_support.qos_overrides()),
+            node.create_subscription(detections_type, detections_topic,
+                                     lambda m: self._pairing.add(1, m),
+                                     node_support.results_qos(queue_size)),
+        ]
+
+    @property
+    def unpaired_images(self) -> int:
+        return self._pairing.unpaired[0] if self._pairing else 0
+
+    @property
+    def unpaired_detections(self) -> int:
+        return self._pairing.unpaired[1] if self._pairing else 0
+
+    def _on_unpaired(self, stream: int, msg: Any) -> None:
+        if stream == 1:
+            self._node.get_logger().warning(
+                f'detections stamped {msg.header.stamp.sec}.{msg.header.stamp.nanosec:09d} '
+                f'on {self.detections_topic} never met their image on {self.image_topic}: '
+                'check that both topics come from the same camera, or raise sync_slop if '
+                'the detector does not copy the image stamp', throttle_duration_sec=5.0)

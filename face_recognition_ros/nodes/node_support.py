@@ -1,0 +1,298 @@
+"""What every node of the package does the same way: QoS, diagnostics, start-up and shutdown.
+
+- QoS: images use the sensor-data profile (best effort, keep last), which a user can change
+  from the parameter file through ``qos_overrides`` (``QoSOverridingOptions``); results
+  (detections, identities) are reliable with depth 10, so a subscriber sees every frame's
+  answer, including the empty ones.
+- ``NodeDiagnostics`` publishes ``diagnostic_msgs/DiagnosticArray`` on ``/diagnostics``
+  once a second: processing rate, processing time, latency from the image stamp, dropped
+  frames, errors, and whatever the node adds (gallery size).
+- ``LatestFrameWorker`` processes only the newest frame in a worker thread and counts the
+  frames it had to skip: a detector slower than the camera then answers the freshest image
+  instead of falling further behind, and the drops show in the diagnostics.
+- ``run_node`` creates the node, spins it and shuts down cleanly on Ctrl-C or when the
+  context is shut down from outside (launch), and turns a start-up error of the core (a
+  missing model, a corrupt gallery) into one clear log line and exit code 1.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+import time
+from typing import Any, Callable
+
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.qos_overriding_options import QoSOverridingOptions
+
+from face_recognition_ros.core.errors import FaceRecognitionError
+
+DIAGNOSTICS_TOPIC = '/diagnostics'
+
+
+# --- QoS ------------------------------------------------------------------------------------
+
+def image_qos(depth: int = 1) -> QoSProfile:
+    """Sensor-data QoS (best effort, volatile, keep last ``depth``, as rclpy's
+    qos_profile_sensor_data) for image topics.
+
+    Depth 1 by default: a perception node wants the newest frame, never a backlog.
+    """
+    return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=depth,
+                      reliability=ReliabilityPolicy.BEST_EFFORT,
+                      durability=DurabilityPolicy.VOLATILE)
+
+
+def results_qos(depth: int = 10) -> QoSProfile:
+    """Reliable QoS for detections and identities: every frame's answer arrives."""
+    return QoSProfile(depth=depth, reliability=ReliabilityPolicy.RELIABLE)
+
+
+def qos_overrides() -> QoSOverridingOptions:
+    """Lets the parameter file change reliability, history and depth of a topic, e.g.
+
+    ``qos_overrides./image.subscription.reliability: reliable``.
+    """
+    return QoSOverridingOptions.with_default_policies()
+
+
+def create_image_subscription(node: Node, callback: Callable, topic: str = 'image',
+                              depth: int = 1):
+    """Subscribe to an image topic with the overridable sensor-data QoS."""
+    from sensor_msgs.msg import Image
+
+    return node.create_subscription(Image, topic, callback, image_qos(depth),
+                                    qos_overriding_options=qos_overrides())
+
+
+def create_image_publisher(node: Node, topic: str, depth: int = 1):
+    """Publish images with the overridable sensor-data QoS."""
+    from sensor_msgs.msg import Image
+
+    return node.create_publisher(Image, topic, image_qos(depth),
+                                 qos_overriding_options=qos_overrides())
+
+
+# --- Diagnostics ----------------------------------------------------------------------------
+
+class NodeDiagnostics:
+    """Publishes the node's health on /diagnostics every ``period_s`` seconds.
+
+    Call ``frame_done`` after each processed frame, ``count_dropped`` for frames skipped
+    because the node was busy, ``count_error`` for frames refused (bad encoding, ...).
+    ``values`` holds extra key/values (e.g. ``gallery_size``). The status is WARN while no
+    frame arrives and when frames are dropped or refused in the last period, else OK.
+    """
+
+    def __init__(self, node: Node, task: str, period_s: float = 1.0, window: int = 100):
+        self._node = node
+        self.task = task
+        self._lock = threading.Lock()
+        self._frame_times: collections.deque[float] = collections.deque(maxlen=window)
+        self._processing_ms: collections.deque[float] = collections.deque(maxlen=window)
+        self._latency_ms: collections.deque[float] = collections.deque(maxlen=window)
+        self.frames = 0
+        self.dropped = 0
+        self.errors = 0
+        self._reported = (0, 0, 0)
+        self.values: dict[str, Any] = {}
+        self._publisher = node.create_publisher(DiagnosticArray, DIAGNOSTICS_TOPIC, 10)
+        self._timer = node.create_timer(period_s, self.publish)
+
+    @property
+    def gallery_size(self) -> Any:
+        return self.values.get('gallery_size')
+
+    @gallery_size.setter
+    def gallery_size(self, size: int) -> None:
+        self.values['gallery_size'] = size
+
+    def frame_done(self, stamp_ns: int | None = None, processing_ms: float | None = None):
+        """Record one processed frame; ``stamp_ns`` is its image stamp (for the latency)."""
+        now = time.monotonic()
+        latency = None
+        if stamp_ns:
+            latency = (self._node.get_clock().now().nanoseconds - stamp_ns) / 1e6
+        with self._lock:
+            self.frames += 1
+            self._frame_times.append(now)
+            if processing_ms is not None:
+                self._processing_ms.append(processing_ms)
+            if latency is not None:
+                self._latency_ms.append(latency)
+
+    def count_dropped(self, count: int = 1) -> None:
+        with self._lock:
+            self.dropped += count
+
+    def count_error(self, count: int = 1) -> None:
+        with self._lock:
+            self.errors += count
+
+    def status(self) -> DiagnosticStatus:
+        """The current DiagnosticStatus (also what ``publish`` sends)."""
+        with self._lock:
+            times = list(self._frame_times)
+            processing = sorted(self._processing_ms)
+            latency = sorted(self._latency_ms)
+            frames, dropped, errors = self.frames, self.dropped, self.errors
+            new = (frames - self._reported[0], dropped - self._reported[1],
+                   errors - self._reported[2])
+            self._reported = (frames, dropped, errors)
+        rate = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 and \
+            times[-1] > times[0] else 0.0
+        status = DiagnosticStatus(name=f'{self._node.get_fully_qualified_name()}: {self.task}',
+                                  hardware_id=self._node.get_fully_qualified_name())
+        if new[0] == 0:
+            status.level, status.message = DiagnosticStatus.WARN, 'no frames in the last period'
+        elif new[1] or new[2]:
+            status.level = DiagnosticStatus.WARN
+            status.message = f'{new[1]} frames dropped, {new[2]} refused in the last period'
+        else:
+            status.level, status.message = DiagnosticStatus.OK, f'{rate:.1f} frames/s'
+        values = {
+            'rate_hz': f'{rate:.2f}',
+            'processing_ms_median': _median_text(processing),
+            'latency_ms_median': _median_text(latency),
+            'latency_ms_max': f'{latency[-1]:.1f}' if latency else '',
+            'frames': str(frames),
+            'dropped_frames': str(dropped),
+            'errors': str(errors),
+        }
+        values.update({key: str(value) for key, value in self.values.items()})
+        status.values = [KeyValue(key=key, value=value) for key, value in values.items()]
+        return status
+
+    def publish(self) -> None:
+        array = DiagnosticArray(status=[self.status()])
+        array.header.stamp = self._node.get_clock().now().to_msg()
+        self._publisher.publish(array)
+
+
+def _median_text(sorted_values: list[float]) -> str:
+    return f'{sorted_values[len(sorted_values) // 2]:.1f}' if sorted_values else ''
+
+
+# --- Processing the newest frame --------------------------------------------------------------
+
+class LatestFrameWorker:
+    """Runs ``process(item)`` in one worker thread, always on the newest submitted item.
+
+    ``submit`` never blocks the executor: it replaces a waiting item (calling ``on_drop``
+    for it) and wakes the worker. Exceptions of ``process`` are logged, never fatal.
+    """
+
+    def __init__(self, process: Callable[[Any], None], logger, name: str = 'frame_worker',
+                 on_drop: Callable[[], None] | None = None):
+        self._process = process
+        self._logger = logger
+        self._on_drop = on_drop
+        self._condition = threading.Condition()
+        self._pending: Any = None
+        self._has_pending = False
+        self._running = True
+        self._busy = False
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def submit(self, item: Any) -> None:
+        with self._condition:
+            if self._has_pending and self._on_drop is not None:
+                self._on_drop()
+            self._pending, self._has_pending = item, True
+            self._condition.notify()
+
+    def idle(self) -> bool:
+        """True when nothing waits and nothing is being processed."""
+        with self._condition:
+            return not self._has_pending and not self._busy
+
+    def _run(self) -> None:
+        while True:
+            with self._condition:
+                while self._running and not self._has_pending:
+                    self._condition.wait()
+                if not self._running:
+                    return
+                item, self._pending, self._has_pending = self._pending, None, False
+                self._busy = True
+            try:
+                self._process(item)
+            except Exception as error:  # noqa: BLE001 - one bad frame must not stop the node
+                self._logger.error(f'frame processing failed: {type(error).__name__}: {error}')
+            finally:
+                with self._condition:
+                    self._busy = False
+
+    def stop(self, timeout: float = 5.0) -> None:
+        with self._condition:
+            self._running = False
+            self._condition.notify()
+        if self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
+
+# --- Logging and the main loop -----------------------------------------------------------------
+
+class _RosLogHandler(logging.Handler):
+    """Sends the core's ``logging`` records to the ROS logger (console, /rosout, log file)."""
+
+    def __init__(self, logger_name: str):
+        super().__init__()
+        self._logger = rclpy.logging.get_logger(logger_name)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = self.format(record)
+            if record.levelno >= logging.ERROR:
+                self._logger.error(message)
+            elif record.levelno >= logging.WARNING:
+                self._logger.warning(message)
+            elif record.levelno >= logging.INFO:
+                self._logger.info(message)
+            else:
+                self._logger.debug(message)
+        except Exception:  # noqa: BLE001 - logging must never raise
+            self.handleError(record)
+
+
+def route_core_logging(logger_name: str = 'face_recognition_ros') -> None:
+    """Forward ``logging`` records of face_recognition_ros (INFO and up) to the ROS logger."""
+    package_logger = logging.getLogger('face_recognition_ros')
+    if not any(isinstance(h, _RosLogHandler) for h in package_logger.handlers):
+        package_logger.addHandler(_RosLogHandler(logger_name))
+        package_logger.setLevel(logging.INFO)
+        package_logger.propagate = False
+
+
+def run_node(node_factory: Callable[..., Node], args: list[str] | None = None,
+             **node_kwargs) -> int:
+    """Create the node, spin it until Ctrl-C or shutdown, clean up; return an exit code.
+
+    A FaceRecognitionError while starting (missing model, unreadable gallery, bad parameter)
+    is logged as one FATAL line with its advice and gives exit code 1, not a traceback.
+    Nodes that hold threads stop them in ``destroy_node``.
+    """
+    rclpy.init(args=args)
+    route_core_logging()
+    node = None
+    exit_code = 0
+    try:
+        node = node_factory(**node_kwargs)
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    except FaceRecognitionError as error:
+        name = node.get_name() if node is not None else getattr(node_factory, '__name__', 'node')
+        rclpy.logging.get_logger(name).fatal(str(error))
+        exit_code = 1
+    finally:
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
+    return exit_code

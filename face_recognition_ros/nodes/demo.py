@@ -1,0 +1,518 @@
+"""The demo: the whole ROS 2 pipeline on the bundled clip, and what it saw.
+
+    python -m face_recognition_ros.nodes.demo [--max-frames N] [--output output/demo]
+
+(``scripts/demo.sh`` sets up ROS 2, builds the package and runs this.) Steps:
+1. enroll the clip's two people from one photo each (``test/fixtures/hamilton``) into a
+   fresh gallery in the output folder, so the demo shows enrollment as users do it;
+2. start ``video_source`` (the clip, once, at its own frame rate), ``face_detector``,
+   ``face_recognizer`` and ``face_overlay`` as separate processes, as the launch file does;
+3. collect ``faces/identified`` and ``faces/image_annotated`` here, write
+   ``annotated.mp4`` and ``identified.jsonl`` (one line per identified message), and print
+   frames, faces per name, throughput and latency (image stamp -> identified arrival);
+4. stop every node when the clip ends (or after ``--max-frames`` frames) and exit.
+
+Runs in its own ROS domain on localhost only (unless ROS_DOMAIN_ID is set), with the
+package's shared-memory Fast DDS profile unless another profile is set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+PACKAGE = 'face_recognition'
+REPO = Path(__file__).resolve().parents[2]
+FIXTURES = REPO / 'test' / 'fixtures' / 'hamilton'
+DEFAULT_CLIP = FIXTURES / 'short_hamilton_clip.mp4'
+DEMO_PEOPLE = {
+    'Lin-Manuel Miranda': FIXTURES / 'lin-manuel-miranda.png',
+    'Alex Lacamoire': FIXTURES / 'alex-lacamoire.png',
+}
+"""The clip's two people and the one reference photo each is enrolled from."""
+
+NODES = ('face_detector', 'face_recognizer', 'face_overlay')
+STARTUP_TIMEOUT_S = 60.0
+"""Loading models and DDS discovery on a busy 2-core machine."""
+DRAIN_TIMEOUT_S = 5.0
+"""After the last frame: how long to wait for results still in the pipeline."""
+
+_LOG = logging.getLogger('face_recognition.demo')
+
+
+# --- Gallery ----------------------------------------------------------------------------------
+
+def build_demo_gallery(path: Path, people: dict[str, Path] = DEMO_PEOPLE) -> dict[str, int]:
+    """Enroll each person from their photo into a new gallery at ``path``; return counts.
+
+    Uses the same detector and embedder as the nodes' defaults, so the recognizer accepts
+    the gallery (it checks the embedding model id).
+    """
+    from face_recognition_ros.core.errors import FaceRecognitionError
+    from face_recognition_ros.core.gallery import Gallery
+    from face_recognition_ros.core.image_io import load_image
+    from face_recognition_ros.core.pipeline import build_pipeline, default_threshold_for
+
+    pipeline = build_pipeline(tracking=False)
+    gallery = Gallery(pipeline.embedder.model_id, default_threshold_for(pipeline.embedder))
+    for name, photo in people.items():
+        found = pipeline.embed_faces(load_image(photo))
+        if len(found) != 1:
+            raise FaceRecognitionError(
+                f'{photo} shows {len(found)} faces, the demo needs exactly one per photo')
+        gallery.add(name, found[0][1])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    gallery.save(path)
+    return gallery.counts()
+
+
+# --- Processes --------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def free_domain_id():
+    """Yield a ROS_DOMAIN_ID that no other run on this machine holds while we run.
+
+    Same scheme as ROS 2's domain_coordinator (a bound local port per id), so two demos, or
+    a demo and the tests, never hear each other.
+    """
+    start = os.getpid() % 101
+    for offset in range(101):
+        domain = (start + offset) % 101 + 1
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.bind(('127.0.0.1', 32768 + domain))
+        except OSError:
+            sock.close()
+            continue
+        try:
+            yield domain
+        finally:
+            sock.close()
+        return
+    raise RuntimeError('no free ROS_DOMAIN_ID: set ROS_DOMAIN_ID yourself')
+
+
+def package_paths() -> tuple[Path, Path]:
+    """(lib/face_recognition with the node executables, share/face_recognition)."""
+    from ament_index_python.packages import (PackageNotFoundError, get_package_prefix,
+                                             get_package_share_directory)
+    try:
+        prefix = Path(get_package_prefix(PACKAGE))
+        share = Path(get_package_share_directory(PACKAGE))
+    except PackageNotFoundError as error:
+        raise SystemExit(
+            f'the ROS 2 package {PACKAGE} is not on AMENT_PREFIX_PATH: run scripts/demo.sh, '
+            'or scripts/build_ros.sh then `source scripts/ros_env.sh`') from error
+    return prefix / 'lib' / PACKAGE, share
+
+
+class NodeProcess:
+    """One node executable as a child process, its output in a log file."""
+
+    def __init__(self, executable: Path, params_files: list[Path], env: dict[str, str],
+                 log_path: Path):
+        self.name = executable.name
+        self.log_path = log_path
+        args = [str(executable), '--ros-args']
+        for params in params_files:
+            args += ['--params-file', str(params)]
+        self._log = open(log_path, 'wb')  # noqa: SIM115 - closed in stop()
+        self.popen = subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL,
+                                      stdout=self._log, stderr=subprocess.STDOUT,
+                                      preexec_fn=_default_sigint)
+        self.pid = self.popen.pid
+
+    def is_running(self) -> bool:
+        return self.popen.poll() is None
+
+    def peak_rss_kib(self) -> int | None:
+        """VmHWM (peak resident memory) of the running process, in KiB."""
+        try:
+            for line in Path(f'/proc/{self.pid}/status').read_text().splitlines():
+                if line.startswith('VmHWM:'):
+                    return int(line.split()[1])
+        except OSError:
+            return None
+        return None
+
+    def output(self) -> str:
+        self._log.flush()
+        return self.log_path.read_text(errors='replace')
+
+    def stop(self, timeout: float = 10.0) -> int:
+        """Ctrl-C, then SIGTERM, then SIGKILL if it hangs; this process only."""
+        for sig, wait_s in ((signal.SIGINT, timeout), (signal.SIGTERM, 5.0),
+                            (signal.SIGKILL, 5.0)):
+            if self.popen.poll() is not None:
+                break
+            self.popen.send_signal(sig)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.popen.wait(wait_s)
+        code = self.popen.wait()
+        self._log.close()
+        return code
+
+
+def _default_sigint() -> None:
+    # Started from a script, children may inherit an ignored SIGINT: give Ctrl-C back.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def write_parameters(path: Path, parameters: dict[str, dict]) -> Path:
+    """A ROS parameter file: {node name: {parameter: value}} (JSON is valid YAML)."""
+    document = {node: {'ros__parameters': values} for node, values in parameters.items()}
+    path.write_text(json.dumps(document, indent=1))
+    return path
+
+
+def dds_environment(domain_id: int, share: Path, log_dir: Path) -> dict[str, str]:
+    """The environment of the demo's nodes and of this process."""
+    env = dict(os.environ)
+    env['ROS_DOMAIN_ID'] = str(domain_id)
+    env.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
+    if env.get('ROS_DISTRO') == 'humble':
+        env.setdefault('ROS_LOCALHOST_ONLY', '1')
+    profile = share / 'config' / 'fastdds_shm.xml'
+    if profile.is_file():
+        env.setdefault('FASTRTPS_DEFAULT_PROFILES_FILE', str(profile))
+    env['ROS_LOG_DIR'] = str(log_dir)
+    env.setdefault('RCUTILS_CONSOLE_OUTPUT_FORMAT', '[{severity}] [{name}]: {message}')
+    env['PYTHONUNBUFFERED'] = '1'
+    return env
+
+
+# --- Collector --------------------------------------------------------------------------------
+
+class DemoCollector:
+    """Subscribes to the pipeline's inputs and outputs, records and writes them.
+
+    Runs its rclpy node in a background thread; the main thread watches the processes.
+    """
+
+    def __init__(self, output: Path, video_fps: float, max_frames: int | None):
+        import rclpy
+        from rclpy.executors import SingleThreadedExecutor
+        from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+        from sensor_msgs.msg import Image
+        from vision_msgs.msg import Detection2DArray
+
+        self.output = output
+        self.video_fps = video_fps
+        self.max_frames = max_frames
+        self.lock = threading.Lock()
+        self.image_stamps: list[int] = []
+        self.identified: dict[int, dict] = {}
+        self.annotated_frames = 0
+        self.last_message_at = time.monotonic()
+        self._writer = None
+        self._jsonl = open(output / 'identified.jsonl', 'w', encoding='utf-8')  # noqa: SIM115
+
+        self.context = rclpy.context.Context()
+        rclpy.init(context=self.context)
+        self.node = rclpy.create_node('face_recognition_demo', context=self.context)
+        reliable = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
+        self.node.create_subscription(Image, 'image', self._on_image, qos_profile_sensor_data)
+        self.node.create_subscription(Detection2DArray, 'faces/identified', self._on_identified,
+                                      reliable)
+        self.node.create_subscription(Image, 'faces/image_annotated', self._on_annotated,
+                                      QoSProfile(depth=30, reliability=ReliabilityPolicy.RELIABLE))
+        self._executor = SingleThreadedExecutor(context=self.context)
+        self._executor.add_node(self.node)
+        self._thread = threading.Thread(target=self._spin, name='demo_collector', daemon=True)
+        self._thread.start()
+
+    def _spin(self) -> None:
+        from rclpy.executors import ExternalShutdownException
+
+        with contextlib.suppress(ExternalShutdownException):
+            while self.context.ok():
+                self._executor.spin_once(timeout_sec=0.05)
+
+    def _wanted(self, stamp_ns: int) -> bool:
+        """Only the first max_frames frames count (the source may overshoot by one)."""
+        if self.max_frames is None:
+            return True
+        return stamp_ns in self.image_stamps[:self.max_frames]
+
+    def _on_image(self, msg) -> None:
+        from face_recognition_ros.ros_conversions import stamp_to_ns
+
+        with self.lock:
+            self.image_stamps.append(stamp_to_ns(msg.header.stamp))
+            self.last_message_at = time.monotonic()
+
+    def _on_identified(self, msg) -> None:
+        from face_recognition_ros.ros_conversions import faces_from_identified_msg, stamp_to_ns
+
+        arrival_ns = time.time_ns()
+        stamp_ns = stamp_to_ns(msg.header.stamp)
+        with self.lock:
+            self.last_message_at = time.monotonic()
+            if not self._wanted(stamp_ns) and self.image_stamps:
+                return
+            faces = [{
+                'name': face.name,
+                'confidence': round(float(face.confidence), 4),
+                'track_id': face.track_id,
+                'box': [round(float(v), 1) for v in face.box],
+            } for face in faces_from_identified_msg(msg)]
+            record = {'stamp_ns': stamp_ns, 'frame_id': msg.header.frame_id,
+                      'latency_ms': round((arrival_ns - stamp_ns) / 1e6, 2),
+                      'arrival_ns': arrival_ns, 'faces': faces}
+            self.identified[stamp_ns] = record
+            self._jsonl.write(json.dumps(record) + '\n')
+
+    def _on_annotated(self, msg) -> None:
+        import cv2
+
+        from face_recognition_ros.core.errors import ImageError
+        from face_recognition_ros.ros_conversions import image_msg_to_bgr, stamp_to_ns
+
+        with self.lock:
+            if not self._wanted(stamp_to_ns(msg.header.stamp)) and self.image_stamps:
+                return
+        try:
+            frame = image_msg_to_bgr(msg)
+        except ImageError as error:
+            _LOG.warning('annotated image skipped: %s', error)
+            return
+        if self._writer is None:
+            path = str(self.output / 'annotated.mp4')
+            self._writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*'mp4v'),
+                                           self.video_fps, (frame.shape[1], frame.shape[0]))
+            if not self._writer.isOpened():
+                _LOG.error('cannot write %s (no mp4v encoder in this OpenCV)', path)
+        if self._writer.isOpened():
+            self._writer.write(frame)
+        with self.lock:
+            self.annotated_frames += 1
+
+    def frames_seen(self) -> int:
+        with self.lock:
+            return len(self.image_stamps)
+
+    def pending(self) -> int:
+        """Frames seen on `image` that have no identified result yet."""
+        with self.lock:
+            stamps = self.image_stamps[:self.max_frames] if self.max_frames else \
+                self.image_stamps
+            return sum(1 for stamp in stamps if stamp not in self.identified)
+
+    def idle_s(self) -> float:
+        with self.lock:
+            return time.monotonic() - self.last_message_at
+
+    def close(self) -> None:
+        self.context.try_shutdown()
+        self._thread.join(timeout=5.0)
+        self._executor.shutdown()
+        self.node.destroy_node()
+        if self._writer is not None:
+            self._writer.release()
+        self._jsonl.close()
+
+    def summary(self) -> dict:
+        with self.lock:
+            records = sorted(self.identified.values(), key=lambda r: r['stamp_ns'])
+            frames_published = len(self.image_stamps[:self.max_frames] if self.max_frames
+                                   else self.image_stamps)
+        per_name = Counter(face['name'] for record in records for face in record['faces'])
+        latencies = np.array([record['latency_ms'] for record in records], dtype=np.float64)
+        span_s = ((records[-1]['arrival_ns'] - records[0]['arrival_ns']) / 1e9
+                  if len(records) > 1 else 0.0)
+        return {
+            'frames_published': frames_published,
+            'frames_identified': len(records),
+            'frames_without_result': max(frames_published - len(records), 0),
+            'frames_annotated': self.annotated_frames,
+            'frames_with_faces': sum(1 for record in records if record['faces']),
+            'faces_per_name': dict(per_name.most_common()),
+            'fps': round((len(records) - 1) / span_s, 2) if span_s > 0 else None,
+            'latency_ms': {
+                'median': round(float(np.median(latencies)), 1),
+                'p90': round(float(np.percentile(latencies, 90)), 1),
+                'max': round(float(latencies.max()), 1),
+            } if latencies.size else None,
+        }
+
+
+# --- Main -------------------------------------------------------------------------------------
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog='python -m face_recognition_ros.nodes.demo',
+        description='Run the whole ROS 2 face pipeline on the bundled clip and report what '
+                    'it saw.')
+    parser.add_argument('--clip', type=Path, default=DEFAULT_CLIP,
+                        help='video file to play (default: the bundled Hamilton clip)')
+    parser.add_argument('--output', type=Path, default=Path('output/demo'),
+                        help='folder for gallery.npz, annotated.mp4, identified.jsonl, '
+                             'summary.json and the node logs (default: output/demo)')
+    parser.add_argument('--max-frames', type=int, default=None,
+                        help='stop after this many frames (default: the whole clip)')
+    parser.add_argument('--rate', type=float, default=0.0,
+                        help='frames per second to play at (default 0: the clip\'s own rate)')
+    return parser.parse_args(argv)
+
+
+def clip_fps(clip: Path) -> float:
+    import cv2
+
+    capture = cv2.VideoCapture(str(clip))
+    try:
+        fps = capture.get(cv2.CAP_PROP_FPS)
+    finally:
+        capture.release()
+    return float(fps) if fps and fps > 0 else 30.0
+
+
+def node_parameters(args, gallery_path: Path, fps: float) -> dict[str, dict]:
+    """Parameters on top of config/face_recognition.yaml for this run."""
+    return {
+        'video_source': {'source': str(args.clip.resolve()), 'loop': False,
+                         'rate': float(args.rate or fps), 'frame_id': 'hamilton_clip'},
+        'face_recognizer': {'gallery_path': str(gallery_path.resolve())},
+    }
+
+
+def run(args) -> int:
+    if not args.clip.is_file():
+        print(f'demo: no video at {args.clip}', file=sys.stderr)
+        return 2
+    if args.max_frames is not None and args.max_frames < 1:
+        print('demo: --max-frames must be at least 1', file=sys.stderr)
+        return 2
+    output = args.output
+    log_dir = output / 'logs'
+    log_dir.mkdir(parents=True, exist_ok=True)
+    for stale in ('annotated.mp4', 'identified.jsonl', 'summary.json'):
+        (output / stale).unlink(missing_ok=True)
+
+    gallery_path = output / 'gallery.npz'
+    counts = build_demo_gallery(gallery_path)
+    print(f'Gallery {gallery_path}: ' + ', '.join(f'{n} ({c} photo)' for n, c in counts.items()))
+
+    lib_dir, share = package_paths()
+    fps = clip_fps(args.clip)
+    params_files = [path for path in [share / 'config' / 'face_recognition.yaml'] if
+                    path.is_file()]
+    params_files.append(write_parameters(log_dir / 'demo_parameters.yaml',
+                                         node_parameters(args, gallery_path, fps)))
+
+    with contextlib.ExitStack() as stack:
+        if os.environ.get('ROS_DOMAIN_ID'):
+            domain = int(os.environ['ROS_DOMAIN_ID'])
+        else:
+            domain = stack.enter_context(free_domain_id())
+        env = dds_environment(domain, share, log_dir)
+        os.environ.update({key: env[key] for key in (
+            'ROS_DOMAIN_ID', 'ROS_AUTOMATIC_DISCOVERY_RANGE', 'FASTRTPS_DEFAULT_PROFILES_FILE',
+            'ROS_LOCALHOST_ONLY', 'ROS_LOG_DIR') if key in env})
+        collector = DemoCollector(output, fps, args.max_frames)
+        stack.callback(collector.close)
+        nodes: dict[str, NodeProcess] = {}
+
+        def stop_all():
+            for node in reversed(list(nodes.values())):
+                node.stop()
+        stack.callback(stop_all)
+
+        for name in NODES:
+            nodes[name] = NodeProcess(lib_dir / name, params_files, env, log_dir / f'{name}.log')
+        if not _wait_ready(nodes, collector):
+            return 1
+        print(f'Playing {args.clip.name} through video_source -> face_detector -> '
+              f'face_recognizer -> face_overlay (ROS_DOMAIN_ID {domain}) ...')
+        started = time.monotonic()
+        source = NodeProcess(lib_dir / 'video_source', params_files, env,
+                             log_dir / 'video_source.log')
+        nodes['video_source'] = source
+        peak_rss = _play(source, nodes, collector, args.max_frames)
+        elapsed = time.monotonic() - started
+
+    summary = collector.summary()
+    summary.update({'clip': str(args.clip), 'gallery': str(gallery_path),
+                    'wall_time_s': round(elapsed, 1), 'peak_rss_mib': peak_rss,
+                    'outputs': {'video': str(output / 'annotated.mp4'),
+                                'identified': str(output / 'identified.jsonl')}})
+    (output / 'summary.json').write_text(json.dumps(summary, indent=1) + '\n')
+    _print_summary(summary)
+    return 0 if summary['frames_identified'] else 1
+
+
+def _wait_ready(nodes: dict[str, NodeProcess], collector: DemoCollector) -> bool:
+    """Wait until the nodes' subscriptions and publishers are matched with the collector's."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    node = collector.node
+    while time.monotonic() < deadline:
+        for process in nodes.values():
+            if not process.is_running():
+                print(f'demo: {process.name} exited at start; its log ({process.log_path}):\n'
+                      f'{process.output()}', file=sys.stderr)
+                return False
+        if (node.count_publishers('faces/identified') >= 1
+                and node.count_publishers('faces/image_annotated') >= 1
+                and node.count_subscribers('image') >= 2):
+            return True
+        time.sleep(0.1)
+    print('demo: the nodes did not come up within '
+          f'{STARTUP_TIMEOUT_S:.0f} s; logs in {next(iter(nodes.values())).log_path.parent}',
+          file=sys.stderr)
+    return False
+
+
+def _play(source: NodeProcess, nodes: dict[str, NodeProcess], collector: DemoCollector,
+          max_frames: int | None) -> dict[str, float]:
+    """Let the clip run to its end (or max_frames), drain the pipeline, stop the nodes."""
+    peak = {}
+    while source.is_running():
+        if max_frames is not None and collector.frames_seen() >= max_frames:
+            break
+        if collector.frames_seen() and collector.idle_s() > DRAIN_TIMEOUT_S:
+            break  # the source stays up after the clip (or stalled): the clip is over
+        time.sleep(0.05)
+    peak['video_source'] = source.peak_rss_kib()
+    source.stop()
+    deadline = time.monotonic() + DRAIN_TIMEOUT_S
+    while collector.pending() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for name, process in nodes.items():
+        if name != 'video_source':
+            peak[name] = process.peak_rss_kib()
+    return {name: round(kib / 1024, 1) for name, kib in peak.items() if kib}
+
+
+def _print_summary(summary: dict) -> None:
+    print(f"Frames: {summary['frames_published']} published, {summary['frames_identified']} "
+          f"identified ({summary['frames_without_result']} without a result), "
+          f"{summary['frames_with_faces']} with faces, {summary['frames_annotated']} annotated")
+    names = summary['faces_per_name']
+    print('Faces per name: ' + (', '.join(f'{name}: {count}' for name, count in names.items())
+                                or 'none'))
+    latency = summary['latency_ms']
+    if summary['fps'] is not None and latency is not None:
+        print(f"Throughput: {summary['fps']:.1f} FPS; latency image stamp -> identified: "
+              f"median {latency['median']:.1f} ms, p90 {latency['p90']:.1f} ms")
+    print(f"Wrote {summary['outputs']['video']} and {summary['outputs']['identified']}")
+
+
+def main(argv=None) -> int:
+    logging.basicConfig(level=logging.WARNING, format='%(levelname)s %(name)s: %(message)s')
+    return run(parse_args(argv))
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())

@@ -1,0 +1,284 @@
+"""face_recognizer node: names the faces that face_detector found, and manages the gallery.
+
+Subscribes ``image`` (sensor_msgs/Image, sensor-data QoS overridable from YAML) and
+``faces/detections`` (vision_msgs/Detection2DArray, reliable depth 10), pairs them by
+stamp, and runs ``FacePipeline.recognize`` with tracking on (only new, uncertain or stale
+tracks are embedded; boxes without landmarks get them from the landmark locator).
+
+Publishes, with the header of the image every time and an empty array for a frame
+without faces:
+- ``faces/identified`` (vision_msgs/Detection2DArray): class_id = name or 'unknown',
+  score = match confidence, Detection2D.id = track id, bbox as detected (clipped to the
+  image);
+- ``faces/faces`` (face_recognition/FaceArray): the same plus landmarks, similarity and,
+  with ``publish_embeddings``, the embeddings computed for that frame.
+
+Services: ``~/enroll`` (a name and an image, or an empty image for the face in the latest
+frame), ``~/forget``, ``~/list_people``. Every change is saved atomically to
+``gallery_path`` before it is used, so the file and the node never disagree.
+
+The default gallery is ``$ROS_HOME/face_recognition/gallery.npz`` (``~/.ros/...`` when
+ROS_HOME is unset), where ROS keeps other per-user state; a missing file means an empty
+gallery, created by the first enrollment.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import rclpy
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+from rclpy.node import Node
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import Image
+from vision_msgs.msg import Detection2DArray
+
+from face_recognition.msg import FaceArray
+from face_recognition.srv import Enroll, Forget, ListPeople
+from face_recognition_ros.core.errors import FaceRecognitionError, ImageError, InvalidNameError
+from face_recognition_ros.core.gallery import Gallery, validate_name
+from face_recognition_ros.core.pipeline import build_pipeline
+from face_recognition_ros.nodes import message_pairing, node_support
+from face_recognition_ros.ros_conversions import (detections_from_msg,
+                                                  faces_to_face_array_msg,
+                                                  faces_to_identified_msg, image_is_empty,
+                                                  image_msg_to_bgr, stamp_to_ns)
+
+NODE_NAME = 'face_recognizer'
+
+GALLERY_FILE = Path('face_recognition') / 'gallery.npz'
+"""Where the gallery lives under ROS_HOME (or ~/.ros) when gallery_path is empty."""
+
+
+def default_gallery_path() -> Path:
+    """``$ROS_HOME/face_recognition/gallery.npz``, or ``~/.ros/face_recognition/...``."""
+    ros_home = os.environ.get('ROS_HOME')
+    base = Path(ros_home) if ros_home else Path.home() / '.ros'
+    return base.expanduser() / GALLERY_FILE
+
+
+def _copy_gallery(gallery: Gallery, without: str | None = None) -> Gallery:
+    """A new Gallery with the same people (minus ``without``): changes are made on a copy,
+    saved, and only then swapped in, so a failed save leaves the running gallery as it was."""
+    copy = Gallery(gallery.model_id, gallery.threshold)
+    copy.created = gallery.created
+    for name in gallery.names():
+        if name != without:
+            copy.add(name, gallery.embeddings_of(name))
+    return copy
+
+
+class FaceRecognizerNode(Node):
+    """Pairs images with detections, names the faces, serves enrollment."""
+
+    def __init__(self, **node_options):
+        super().__init__(NODE_NAME, **node_options)
+        self._declare_parameters()
+        p = self._parameter_values()
+        self._publish_embeddings = p['publish_embeddings']
+        self.gallery_path = Path(p['gallery_path']).expanduser() if p['gallery_path'] \
+            else default_gallery_path()
+        self.pipeline = build_pipeline(
+            gallery_path=self.gallery_path, create_gallery=True,
+            embedder_backend=p['embedder_backend'],
+            embedder_model=p['embedder_model_path'] or None,
+            threshold=p['match_threshold'] if p['match_threshold'] > 0 else None,
+            tracker_options={'reembed_interval': p['reembed_interval']},
+            num_threads=p['num_threads'] or None)
+        gallery = self.pipeline.gallery
+        self.get_logger().info(
+            f'gallery {self.gallery_path}: {len(gallery)} people '
+            f'({", ".join(gallery.names()) or "nobody yet: call ~/enroll"}), '
+            f'threshold {gallery.threshold:.3f}, embedder {self.pipeline.embedder.model_id}')
+
+        self._latest = None  # (frame, detections) of the last paired frame, for ~/enroll
+        reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+        self._identified_pub = self.create_publisher(Detection2DArray, 'faces/identified',
+                                                     reliable)
+        self._faces_pub = self.create_publisher(FaceArray, 'faces/faces', reliable)
+        self._pairing = message_pairing.ImageDetectionsPairing(
+            self, self._on_frame, detections_type=Detection2DArray,
+            detections_topic='faces/detections', slop_s=p['sync_slop'])
+        self.create_service(Enroll, '~/enroll', self._on_enroll)
+        self.create_service(Forget, '~/forget', self._on_forget)
+        self.create_service(ListPeople, '~/list_people', self._on_list_people)
+        self._diagnostics = node_support.NodeDiagnostics(self, 'face recognition')
+        self.get_logger().info(
+            f'ready: {self.resolve_topic_name("image")} + '
+            f'{self.resolve_topic_name("faces/detections")} -> '
+            f'{self.resolve_topic_name("faces/identified")}')
+
+    # ------------------------------------------------------------------ parameters
+    def _declare_parameters(self) -> None:
+        def describe(text, **ranges):
+            return ParameterDescriptor(description=text, **ranges)
+
+        self.declare_parameter('gallery_path', '', describe(
+            'Gallery file (.npz) to load and to save enrollments into. Empty: '
+            '$ROS_HOME/face_recognition/gallery.npz (~/.ros/... without ROS_HOME). '
+            'A missing file is an empty gallery.', read_only=True))
+        self.declare_parameter('match_threshold', 0.0, describe(
+            'Cosine similarity at or above which a face takes the enrolled name. 0: the '
+            "threshold stored in the gallery (SFace's published 0.363 for a new one).",
+            read_only=True,
+            floating_point_range=[FloatingPointRange(from_value=0.0, to_value=1.0)]))
+        self.declare_parameter('embedder_backend', 'sface', describe(
+            "Embedding model: 'sface' (bundled) or 'classifier' (an ONNX file exported by "
+            'training/, named by embedder_model_path).', read_only=True))
+        self.declare_parameter('embedder_model_path', '', describe(
+            'ONNX file of the embedder; empty: the bundled model of the backend.',
+            read_only=True))
+        self.declare_parameter('sync_slop', 0.0, describe(
+            'Seconds by which image and detection stamps may differ and still pair. 0: exact '
+            'stamps (face_detector copies the image header, so exact is right for it).',
+            read_only=True,
+            floating_point_range=[FloatingPointRange(from_value=0.0, to_value=1.0)]))
+        self.declare_parameter('reembed_interval', 15, describe(
+            'Frames between routine re-embeddings of a tracked face (new and uncertain faces '
+            'are embedded at once).', read_only=True,
+            integer_range=[IntegerRange(from_value=1, to_value=1000, step=1)]))
+        self.declare_parameter('publish_embeddings', False, describe(
+            'Put each computed embedding into faces/faces (128 floats per embedded face).'))
+        self.declare_parameter('num_threads', 0, describe(
+            'CPU threads per model; 0: the runtime decides.', read_only=True,
+            integer_range=[IntegerRange(from_value=0, to_value=64, step=1)]))
+
+    def _parameter_values(self) -> dict:
+        names = ('gallery_path', 'match_threshold', 'embedder_backend', 'embedder_model_path',
+                 'sync_slop', 'reembed_interval', 'publish_embeddings', 'num_threads')
+        return {name: self.get_parameter(name).value for name in names}
+
+    # ---------------------------------------------------------------------- frames
+    def _on_frame(self, image_msg: Image, detections_msg: Detection2DArray) -> None:
+        start = time.perf_counter()
+        try:
+            frame = image_msg_to_bgr(image_msg)
+        except ImageError as error:
+            self._diagnostics.count_error()
+            self.get_logger().error(f'image skipped: {error}', throttle_duration_sec=5.0)
+            return
+        height, width = frame.shape[:2]
+        detections, rejected = detections_from_msg(detections_msg, (width, height))
+        for reason in rejected:
+            self.get_logger().warning(f'bad box from {self._pairing.detections_topic}: '
+                                      f'{reason}', throttle_duration_sec=5.0)
+        try:
+            result = self.pipeline.recognize(frame, detections)
+        except FaceRecognitionError as error:
+            self._diagnostics.count_error()
+            self.get_logger().error(f'frame skipped: {error}', throttle_duration_sec=5.0)
+            return
+        self._latest = (frame, detections)
+        faces = result.faces
+        if not self._publish_embeddings:
+            for face in faces:
+                face.embedding = None
+        header = image_msg.header
+        self._identified_pub.publish(faces_to_identified_msg(faces, header))
+        if self._faces_pub.get_subscription_count():
+            self._faces_pub.publish(faces_to_face_array_msg(faces, header))
+        self._diagnostics.frame_done(
+            stamp_ns=stamp_to_ns(header.stamp),
+            processing_ms=(time.perf_counter() - start) * 1000.0)
+
+    # -------------------------------------------------------------------- services
+    def _on_enroll(self, request: Enroll.Request, response: Enroll.Response):
+        response.success, response.samples = False, 0
+        gallery = self.pipeline.gallery
+        try:
+            name = validate_name(request.name)
+        except InvalidNameError as error:
+            response.message = f'not enrolled: {error}'
+            return self._answer('enroll', response)
+        try:
+            if image_is_empty(request.image):
+                if self._latest is None:
+                    response.message = (
+                        f'not enrolled: no frame received yet on '
+                        f'{self.resolve_topic_name("image")}; send an image with the '
+                        'request or start the camera and face_detector')
+                    return self._answer('enroll', response)
+                frame, detections = self._latest
+                source = 'the latest frame'
+                found = self.pipeline.embed_faces(frame, detections)
+            else:
+                source = 'the image'
+                found = self.pipeline.embed_faces(image_msg_to_bgr(request.image))
+        except FaceRecognitionError as error:
+            response.message = f'not enrolled: {error}'
+            return self._answer('enroll', response)
+        if not found:
+            response.message = (f'not enrolled: no usable face in {source}; the person should '
+                                'face the camera, closer and well lit')
+            return self._answer('enroll', response)
+        if len(found) > 1:
+            response.message = (f'not enrolled: {len(found)} faces in {source}; exactly one '
+                                 'person must be in view (or send a cropped image)')
+            return self._answer('enroll', response)
+        embedding = np.asarray(found[0][1], dtype=np.float32)[None]
+        updated = _copy_gallery(gallery)
+        samples = updated.add(name, embedding)
+        if not self._save_and_use(updated, response):
+            return self._answer('enroll', response)
+        response.success, response.samples = True, int(samples)
+        response.message = (f'enrolled {name!r} from {source}: {samples} sample(s); '
+                            f'saved to {self.gallery_path}')
+        return self._answer('enroll', response)
+
+    def _on_forget(self, request: Forget.Request, response: Forget.Response):
+        response.success = False
+        gallery = self.pipeline.gallery
+        try:
+            name = validate_name(request.name)
+        except InvalidNameError as error:
+            response.message = f'nothing forgotten: {error}'
+            return self._answer('forget', response)
+        if name not in gallery:
+            response.message = (f'nothing forgotten: {name!r} is not enrolled (enrolled: '
+                                f'{", ".join(gallery.names()) or "nobody"})')
+            return self._answer('forget', response)
+        count = gallery.counts()[name]
+        if not self._save_and_use(_copy_gallery(gallery, without=name), response):
+            return self._answer('forget', response)
+        response.success = True
+        response.message = (f'forgot {name!r} ({count} sample(s)); saved to '
+                            f'{self.gallery_path}')
+        return self._answer('forget', response)
+
+    def _on_list_people(self, request: ListPeople.Request, response: ListPeople.Response):
+        counts = self.pipeline.gallery.counts()
+        response.names = sorted(counts)
+        response.counts = [int(counts[name]) for name in response.names]
+        return response
+
+    def _save_and_use(self, gallery: Gallery, response) -> bool:
+        """Persist ``gallery`` then make it the one in use; on failure keep the old one."""
+        try:
+            self.gallery_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            gallery.save(self.gallery_path)
+        except (OSError, FaceRecognitionError) as error:
+            response.message = f'gallery unchanged: {error}'
+            return False
+        self.pipeline.gallery = gallery  # the setter makes every track identify afresh
+        self._diagnostics.gallery_size = len(gallery)
+        return True
+
+    def _answer(self, service: str, response):
+        # rclpy refuses two severities from one call site: one call per severity.
+        if response.success:
+            self.get_logger().info(f'{service}: {response.message}')
+        else:
+            self.get_logger().warning(f'{service} refused: {response.message}')
+        return response
+
+
+def main(args=None) -> int:
+    """Entry point of ``ros2 run face_recognition face_recognizer``."""
+    return node_support.run_node(FaceRecognizerNode, args=args)
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())

@@ -260,7 +260,8 @@ class NodeProcess:
 
     def output(self) -> str:
         """Everything the process wrote to stdout and stderr so far."""
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         return self.log_path.read_text(errors='replace')
 
     def is_running(self) -> bool:

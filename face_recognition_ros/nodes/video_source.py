@@ -1,0 +1,263 @@
+"""video_source node: publishes frames from a camera, a video file or a folder of images.
+
+Publishes ``image`` (sensor_msgs/Image, bgr8, sensor-data QoS overridable from the parameter
+file), each stamped with the time it was captured and ``frame_id``. Sources (``source``):
+- a camera: its index (``'0'``) or device (``/dev/video0``), through OpenCV;
+- a video file (anything OpenCV/FFmpeg reads) or an RTSP/HTTP stream URL;
+- a folder of images (sorted by name; unreadable files are skipped with a warning);
+- ``csi://0`` and the other jetson_utils URIs (``v4l2://``, ``rtp://``, ``webrtc://``)
+  through ``jetson_utils.videoSource`` where it is installed (a Jetson with
+  jetson-inference), as the seed project's camera did.
+
+``loop`` restarts a file or folder at its end; ``rate`` paces publishing (0: the video's
+own rate, 10 frames/s for a folder, as delivered for a camera). The frames are read in a
+thread of their own, so a slow disk or camera never blocks the node's executor.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+from rclpy.node import Node
+from std_msgs.msg import Header
+
+from face_recognition_ros.core.errors import FaceRecognitionError, ImageError
+from face_recognition_ros.core.image_io import load_image
+from face_recognition_ros.nodes import node_support
+from face_recognition_ros.ros_conversions import bgr_to_image_msg
+
+NODE_NAME = 'video_source'
+IMAGE_SUFFIXES = {'.jpg', '.jpeg', '.png', '.bmp', '.pgm', '.ppm', '.tif', '.tiff', '.webp'}
+FOLDER_RATE_HZ = 10.0
+_JETSON_SCHEMES = ('csi://', 'v4l2://', 'rtp://', 'rtpmp4://', 'webrtc://', 'display://')
+
+
+# --- Frame sources (ROS-free) -----------------------------------------------------------------
+
+class _OpenCvSource:
+    """A camera, video file or stream through cv2.VideoCapture."""
+
+    def __init__(self, source: str, width: int, height: int):
+        self.is_camera = source.isdigit() or source.startswith('/dev/video')
+        if source.isdigit():
+            self._capture = cv2.VideoCapture(int(source))
+        elif self.is_camera:
+            self._capture = cv2.VideoCapture(source, cv2.CAP_V4L2)
+        else:
+            if '://' not in source and not Path(source).is_file():
+                raise FaceRecognitionError(
+                    f'video source {source!r} does not exist: name a camera (0, /dev/video0), '
+                    'a video file, an image folder or a URL.')
+            self._capture = cv2.VideoCapture(source)
+        if not self._capture.isOpened():
+            raise FaceRecognitionError(
+                f'cannot open video source {source!r}: check the device or file, and that '
+                'OpenCV was built with a backend that reads it.')
+        if self.is_camera and width > 0 and height > 0:
+            self._capture.set(cv2.CAP_PROP_FRAME_WIDTH, width)
+            self._capture.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
+        fps = self._capture.get(cv2.CAP_PROP_FPS)
+        self.native_rate = 0.0 if self.is_camera or not (0 < fps < 1000) else float(fps)
+        self.description = source
+
+    def read(self) -> np.ndarray | None:
+        ok, frame = self._capture.read()
+        return frame if ok and frame is not None and frame.size else None
+
+    def rewind(self) -> bool:
+        return not self.is_camera and self._capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+
+    def close(self) -> None:
+        self._capture.release()
+
+
+class _FolderSource:
+    """The images of a folder in name order."""
+
+    def __init__(self, folder: Path, logger):
+        self._files = sorted(p for p in folder.iterdir()
+                             if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        if not self._files:
+            raise FaceRecognitionError(f'folder {str(folder)!r} holds no images '
+                                       f'({", ".join(sorted(IMAGE_SUFFIXES))}).')
+        self._index = 0
+        self._logger = logger
+        self.is_camera = False
+        self.native_rate = FOLDER_RATE_HZ
+        self.description = f'{folder} ({len(self._files)} images)'
+
+    def read(self) -> np.ndarray | None:
+        while self._index < len(self._files):
+            path = self._files[self._index]
+            self._index += 1
+            try:
+                return load_image(path)
+            except ImageError as error:
+                self._logger.warning(f'skipped: {error}')
+        return None
+
+    def rewind(self) -> bool:
+        self._index = 0
+        return True
+
+    def close(self) -> None:
+        pass
+
+
+class _JetsonSource:
+    """jetson_utils.videoSource: CSI cameras and the other jetson-utils streams."""
+
+    def __init__(self, uri: str, width: int, height: int):
+        try:
+            import jetson_utils
+        except ImportError as error:
+            raise FaceRecognitionError(
+                f'{uri!r} needs jetson_utils (jetson-inference), which is not installed: run '
+                'on a Jetson inside the dustynv/ros container, or use a V4L2 camera '
+                '(/dev/video0) instead.') from error
+        self._utils = jetson_utils
+        argv = []
+        if width > 0 and height > 0:
+            argv += [f'--input-width={width}', f'--input-height={height}']
+        self._source = jetson_utils.videoSource(uri, argv=argv)
+        self.is_camera = uri.startswith(('csi://', 'v4l2://'))
+        self.native_rate = 0.0
+        self.description = uri
+
+    def read(self) -> np.ndarray | None:
+        image = self._source.Capture(timeout=1000)
+        if image is None:  # a timeout; the stream may continue
+            return np.empty((0, 0, 3), np.uint8) if self._source.IsStreaming() else None
+        self._utils.cudaDeviceSynchronize()
+        rgb = self._utils.cudaToNumpy(image)
+        return cv2.cvtColor(np.asarray(rgb, dtype=np.uint8), cv2.COLOR_RGB2BGR)
+
+    def rewind(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        self._source.Close()
+
+
+def open_source(source: str, width: int = 0, height: int = 0, logger=None):
+    """The frame source ``source`` names (see the module docstring)."""
+    source = source.strip()
+    if not source:
+        raise FaceRecognitionError(
+            'parameter source is empty: name a camera (0, /dev/video0), a video file, an image '
+            'folder or a URL.')
+    if source.startswith(_JETSON_SCHEMES):
+        return _JetsonSource(source, width, height)
+    path = Path(os.path.expanduser(source))
+    if path.is_dir():
+        return _FolderSource(path, logger)
+    return _OpenCvSource(str(path) if path.exists() else source, width, height)
+
+
+# --- The node -----------------------------------------------------------------------------------
+
+class VideoSourceNode(Node):
+    """Reads frames in a thread and publishes them on ``image`` at the chosen rate."""
+
+    def __init__(self, **node_options):
+        super().__init__(NODE_NAME, **node_options)
+        self._declare_parameters()
+        value = {name: self.get_parameter(name).value for name in (
+            'source', 'loop', 'rate', 'frame_id', 'width', 'height', 'shutdown_at_end')}
+        self._loop = value['loop']
+        self._frame_id = value['frame_id']
+        self._shutdown_at_end = value['shutdown_at_end']
+        self._source = open_source(value['source'], value['width'], value['height'],
+                                   self.get_logger())
+        rate = value['rate'] or self._source.native_rate
+        self._period_s = 1.0 / rate if rate > 0 else 0.0
+        self._publisher = node_support.create_image_publisher(self, 'image')
+        self._diagnostics = node_support.NodeDiagnostics(self, 'video source')
+        self._diagnostics.values['source'] = self._source.description
+        self.frames_published = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name='video_source', daemon=True)
+        self._thread.start()
+        self.get_logger().info(
+            f'publishing {self._source.description} on {self.resolve_topic_name("image")} at '
+            f'{f"{rate:.1f} frames/s" if rate > 0 else "the camera rate"}'
+            f'{", looping" if self._loop and not self._source.is_camera else ""}')
+
+    def _declare_parameters(self) -> None:
+        def describe(text, **extra):
+            return ParameterDescriptor(description=text, read_only=True, **extra)
+
+        self.declare_parameter('source', '0', describe(
+            'Camera index (0) or device (/dev/video0), video file or URL, image folder, or a '
+            'jetson_utils URI (csi://0) on a Jetson.'))
+        self.declare_parameter('loop', True, describe(
+            'Start a video file or image folder again when it ends.'))
+        self.declare_parameter('rate', 0.0, describe(
+            f'Frames per second to publish; 0: the video file\'s own rate, '
+            f'{FOLDER_RATE_HZ:g} for a folder, as delivered for a camera.',
+            floating_point_range=[FloatingPointRange(from_value=0.0, to_value=1000.0)]))
+        self.declare_parameter('frame_id', 'camera', describe(
+            'header.frame_id of the published images (the camera\'s optical frame).'))
+        self.declare_parameter('width', 0, describe(
+            'Capture width to request from a camera; 0: its default.',
+            integer_range=[IntegerRange(from_value=0, to_value=10000, step=1)]))
+        self.declare_parameter('height', 0, describe(
+            'Capture height to request from a camera; 0: its default.',
+            integer_range=[IntegerRange(from_value=0, to_value=10000, step=1)]))
+        self.declare_parameter('shutdown_at_end', False, describe(
+            'Exit the node when a video file or folder ends (with loop false).'))
+
+    def _run(self) -> None:
+        next_time = time.monotonic()
+        while not self._stop.is_set():
+            frame = self._source.read()
+            if frame is None:
+                if self._loop and self._source.rewind():
+                    continue
+                self.get_logger().info(
+                    f'end of {self._source.description}: {self.frames_published} frames '
+                    'published')
+                if self._shutdown_at_end:
+                    self.context.try_shutdown()  # rclpy.spin returns, main() cleans up
+                return
+            if frame.size == 0:
+                continue
+            if self._period_s:
+                next_time += self._period_s
+                delay = next_time - time.monotonic()
+                if delay > 0:
+                    if self._stop.wait(delay):
+                        return
+                else:
+                    next_time = time.monotonic()  # late: do not try to catch up in a burst
+            header = Header(stamp=self.get_clock().now().to_msg(), frame_id=self._frame_id)
+            try:
+                self._publisher.publish(bgr_to_image_msg(frame, header))
+            except Exception as error:  # noqa: BLE001 - context shut down while publishing
+                if self.context.ok():
+                    self.get_logger().error(f'publishing failed: {error}')
+                return
+            self.frames_published += 1
+            self._diagnostics.frame_done()
+
+    def destroy_node(self):
+        self._stop.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout=5.0)
+        self._source.close()
+        return super().destroy_node()
+
+
+def main(args=None) -> int:
+    """Entry point of ``ros2 run face_recognition video_source``."""
+    return node_support.run_node(VideoSourceNode, args=args)
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())

@@ -116,10 +116,10 @@ class FaceTracker:
     """
 
     def __init__(self, iou_threshold: float = 0.3, max_centre_distance: float = 0.6,
-                 max_missed: int = 10, vote_window: int = 7, min_votes: int = 3,
-                 reembed_interval: int = 15, uncertain_interval: int = 3,
+                 max_missed: int = 10, vote_window: int = 7, min_votes: int = 2,
+                 reembed_interval: int = 20, uncertain_interval: int = 3,
                  uncertain_margin: float = 0.1, growth_ratio: float = 1.4,
-                 max_reembeds_per_frame: int | None = 2,
+                 max_reembeds_per_frame: int | None = 1,
                  identity_switch_similarity: float = 0.25):
         """
         Args:

@@ -1,0 +1,620 @@
+"""Command line: ``python -m face_recognition_ros <command>`` (also ``face-recognition``).
+
+Commands: enroll, remove, list, identify, embed, video, bench, evaluate. ``--help`` on each
+says what it does. The JSON written by identify, embed, video (--jsonl) and bench is a
+contract other tools read (``docs/cli.md``): fields are only ever added, never renamed.
+
+User errors (a missing file, a corrupt gallery, a bad name...) print one line
+``error: <what to do>`` on stderr and exit with status 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import statistics
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from face_recognition_ros import __version__
+from face_recognition_ros.core.errors import FaceRecognitionError, GalleryError, ImageError
+
+logger = logging.getLogger('face_recognition_ros.cli')
+
+EXIT_USAGE_ERROR = 2
+IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.pgm', '.ppm', '.tif', '.tiff', '.webp')
+
+
+# ------------------------------------------------------------------------ frame sources
+class FrameSource:
+    """Frames from a video file, a camera (index or /dev/video*), an image folder or file.
+
+    Iterating yields BGR uint8 frames; ``fps`` is the source's rate (30 when it has none),
+    ``total`` the number of frames when known (None for cameras).
+    """
+
+    def __init__(self, source: str, loop: bool = False):
+        self.source = str(source)
+        self.loop = loop
+        self._capture = None
+        self._images: list[Path] | None = None
+        self.fps = 30.0
+        self.total: int | None = None
+        self.kind = ''
+        path = Path(self.source)
+        if self.source.isdigit() or self.source.startswith('/dev/video'):
+            self.kind = 'camera'
+            self._open_capture(int(self.source) if self.source.isdigit() else self.source)
+        elif path.is_dir():
+            self.kind = 'folder'
+            self._images = sorted(p for p in path.iterdir()
+                                  if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            if not self._images:
+                raise ImageError(f'no images in the folder {path}: give a folder of .jpg or '
+                                 f'.png frames, a video file or a camera index')
+            self.total = len(self._images)
+        elif path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
+            self.kind = 'image'
+            self._images = [path]
+            self.total = 1
+        elif path.is_file():
+            self.kind = 'video'
+            self._open_capture(str(path))
+            count = int(self._capture.get(7))  # cv2.CAP_PROP_FRAME_COUNT
+            self.total = count if count > 0 else None
+        else:
+            raise ImageError(f'no video, image folder or camera at {self.source!r}: give a '
+                             f'video file, a folder of images, a camera index or /dev/videoN')
+
+    def _open_capture(self, target) -> None:
+        import cv2
+
+        capture = cv2.VideoCapture(target)
+        if not capture.isOpened():
+            raise ImageError(f'cannot open {self.source!r} as a video or camera: check the '
+                             f'path or device, and that OpenCV can decode it')
+        fps = capture.get(cv2.CAP_PROP_FPS)
+        if fps and np.isfinite(fps) and 1 <= fps <= 240:
+            self.fps = float(fps)
+        self._capture = capture
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        from face_recognition_ros.core.image_io import load_image
+
+        while True:
+            if self._images is not None:
+                for path in self._images:
+                    try:
+                        yield load_image(path)
+                    except ImageError as error:
+                        logger.warning('skipping frame: %s', error)
+            else:
+                while True:
+                    ok, frame = self._capture.read()
+                    if not ok:
+                        break
+                    yield frame
+                if self.loop and self.kind == 'video':
+                    self._capture.set(1, 0)  # cv2.CAP_PROP_POS_FRAMES
+            if not self.loop or self.kind == 'camera':
+                return
+
+    def close(self) -> None:
+        if self._capture is not None:
+            self._capture.release()
+            self._capture = None
+
+
+def letterbox(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Fit ``frame`` into ``size`` = (width, height), keeping its aspect, padding with black."""
+    import cv2
+
+    width, height = size
+    h, w = frame.shape[:2]
+    scale = min(width / w, height / h)
+    new_w, new_h = max(1, round(w * scale)), max(1, round(h * scale))
+    resized = cv2.resize(frame, (new_w, new_h),
+                         interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    canvas = np.zeros((height, width, 3), np.uint8)
+    top, left = (height - new_h) // 2, (width - new_w) // 2
+    canvas[top:top + new_h, left:left + new_w] = resized
+    return canvas
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(part) for part in text.lower().split('x'))
+        if width < 16 or height < 16:
+            raise ValueError
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'{text!r} is not a size like 640x480') from None
+    return width, height
+
+
+# ------------------------------------------------------------------------ JSON records
+def _floats(values, digits: int) -> list:
+    return [round(float(v), digits) for v in np.asarray(values).reshape(-1)]
+
+
+def face_record(face, with_track: bool = False) -> dict:
+    """The JSON object of one identified face (identify, video --jsonl)."""
+    record = {
+        'box': _floats(face.box, 2),
+        'score': round(float(face.score), 4),
+        'landmarks': (None if face.landmarks is None
+                      else [_floats(point, 2) for point in np.asarray(face.landmarks)]),
+        'name': face.name,
+        'confidence': round(float(face.confidence), 4),
+    }
+    if with_track:
+        record['track_id'] = face.track_id
+    return record
+
+
+def _print_json(record: dict) -> None:
+    print(json.dumps(record, ensure_ascii=False), flush=True)
+
+
+def _expand_images(paths: list[str]) -> list[Path]:
+    """Image paths, with folders expanded to the images they hold (sorted)."""
+    expanded = []
+    for text in paths:
+        path = Path(text)
+        if path.is_dir():
+            expanded.extend(sorted(p for p in path.iterdir()
+                                   if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES))
+        else:
+            expanded.append(path)
+    return expanded
+
+
+# ------------------------------------------------------------------------ pipeline options
+def _add_model_options(parser: argparse.ArgumentParser, gallery: str | None) -> None:
+    """Options shared by the commands that run models. gallery: 'required', 'optional'."""
+    if gallery:
+        parser.add_argument('--gallery', '-g', required=gallery == 'required',
+                            metavar='G', help='gallery file (.npz) of enrolled people')
+    group = parser.add_argument_group('models')
+    group.add_argument('--detector', default='yunet', choices=('yunet', 'facedetect'),
+                       help='face detector backend (default: yunet; facedetect needs '
+                            'jetson-inference)')
+    group.add_argument('--detector-model', metavar='PATH',
+                       help='detector model file (default: the bundled YuNet)')
+    group.add_argument('--embedder', default='sface', choices=('sface', 'classifier'),
+                       help='embedding backend (default: sface; classifier = a model '
+                            'exported by training/)')
+    group.add_argument('--embedder-model', metavar='PATH',
+                       help='embedding model file (default: the bundled SFace)')
+    group.add_argument('--score-threshold', type=float, default=None,
+                       help='detector confidence threshold (default: the backend\'s, 0.6)')
+    group.add_argument('--min-face-size', type=float, default=None,
+                       help='ignore faces smaller than this many pixels (default: 20)')
+    group.add_argument('--threshold', type=float, default=None,
+                       help='cosine similarity threshold for a name (default: the '
+                            'gallery\'s, 0.363 for SFace)')
+    group.add_argument('--threads', type=int, default=None,
+                       help='threads per model (default: all cores)')
+
+
+def _build_pipeline(args, tracking: bool, create_gallery: bool = False):
+    from face_recognition_ros.core.pipeline import build_pipeline
+
+    detector_options = {}
+    if args.score_threshold is not None:
+        detector_options['score_threshold' if args.detector == 'yunet' else 'threshold'] = \
+            args.score_threshold
+    if args.min_face_size is not None and args.detector == 'yunet':
+        detector_options['min_face_size'] = args.min_face_size
+    return build_pipeline(
+        gallery_path=getattr(args, 'gallery', None), detector_backend=args.detector,
+        embedder_backend=args.embedder, detector_model=args.detector_model,
+        embedder_model=args.embedder_model, detector_options=detector_options,
+        threshold=args.threshold, tracking=tracking, num_threads=args.threads,
+        create_gallery=create_gallery)
+
+
+# ------------------------------------------------------------------------ commands
+def cmd_enroll(args) -> int:
+    from face_recognition_ros.core.gallery import enroll_folder
+
+    pipeline = _build_pipeline(args, tracking=False, create_gallery=True)
+    gallery = pipeline.gallery
+    existed = Path(args.gallery).exists()
+    report = enroll_folder(gallery, args.folder, pipeline, people=args.people or None)
+    if args.json:
+        _print_json(report.to_dict())
+    else:
+        for person in report.people:
+            if person.error:
+                print(f'{person.name!r}: skipped ({person.error})')
+                continue
+            print(f'{person.name}: {len(person.used)} photo(s) enrolled, '
+                  f'{len(person.skipped)} skipped')
+            for photo, reason in person.skipped:
+                print(f'    skipped {photo}: {reason}')
+    if report.photos_used == 0:
+        raise GalleryError(
+            f'nothing could be enrolled from {args.folder}: it needs one sub-folder per '
+            f'person holding photos with exactly one face each; the gallery '
+            f'{"was left unchanged" if existed else "was not created"}')
+    gallery.save(args.gallery)
+    summary = (f'enrolled {report.photos_used} photo(s) of {len(report.people_enrolled)} '
+               f'people, skipped {report.photos_skipped}; {args.gallery} now holds '
+               f'{len(gallery)} people ({gallery.num_embeddings} embeddings)')
+    print(summary, file=sys.stderr if args.json else sys.stdout)
+    return 0
+
+
+def cmd_remove(args) -> int:
+    from face_recognition_ros.core.gallery import Gallery, validate_name
+
+    gallery = Gallery.load(args.gallery)
+    names = [validate_name(name) for name in args.names]
+    missing = [name for name in names if name not in gallery.names()]
+    if missing:
+        raise GalleryError(
+            f'not enrolled: {", ".join(missing)}; enrolled: '
+            f'{", ".join(gallery.names()) or "nobody"}. Nothing was removed')
+    for name in names:
+        count = gallery.remove(name)
+        print(f'removed {name} ({count} embeddings)')
+    gallery.save(args.gallery)
+    return 0
+
+
+def cmd_list(args) -> int:
+    from face_recognition_ros.core.gallery import Gallery
+
+    gallery = Gallery.load(args.gallery)
+    if args.json:
+        _print_json({'gallery': str(args.gallery), 'model_id': gallery.model_id,
+                     'threshold': gallery.threshold, 'people': gallery.counts(),
+                     'created': gallery.created, 'updated': gallery.updated})
+        return 0
+    print(f'{args.gallery}: {len(gallery)} people, {gallery.num_embeddings} embeddings, '
+          f'model {gallery.model_id}, threshold {gallery.threshold}')
+    for name, count in gallery.counts().items():
+        print(f'  {name}\t{count}')
+    return 0
+
+
+def _run_on_images(args, write) -> int:
+    """Shared loop of identify and embed: one JSON line per image, errors go on."""
+    failures = 0
+    for path in _expand_images(args.images):
+        from face_recognition_ros.core.image_io import load_image
+        try:
+            image = load_image(path)
+        except ImageError as error:
+            failures += 1
+            print(f'error: {error}', file=sys.stderr)
+            _print_json({'image': str(path), 'faces': [], 'error': str(error)})
+            continue
+        write(path, image)
+    return EXIT_USAGE_ERROR if failures else 0
+
+
+def cmd_identify(args) -> int:
+    pipeline = _build_pipeline(args, tracking=False)
+
+    def write(path, image):
+        result = pipeline.process(image)
+        _print_json({'image': str(path), 'faces': [face_record(f) for f in result.faces]})
+
+    return _run_on_images(args, write)
+
+
+def cmd_embed(args) -> int:
+    pipeline = _build_pipeline(args, tracking=False)
+
+    def write(path, image):
+        faces = pipeline.embed_faces(image)
+        _print_json({'image': str(path), 'faces': [
+            {'box': _floats(detection.box, 2), 'score': round(float(detection.score), 4),
+             'embedding': [float(v) for v in embedding]} for detection, embedding in faces]})
+
+    return _run_on_images(args, write)
+
+
+def _open_video_writer(path: str, fps: float, size: tuple[int, int]):
+    import cv2
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*'mp4v'), fps, size)
+    if not writer.isOpened():
+        raise ImageError(f'cannot write the video {path}: check the folder exists and is '
+                         f'writable, and use an .mp4 name')
+    return writer
+
+
+def cmd_video(args) -> int:
+    from tqdm import tqdm
+
+    from face_recognition_ros.core.drawing import draw_faces
+
+    pipeline = _build_pipeline(args, tracking=not args.no_tracking)
+    source = FrameSource(args.source)
+    writer = None
+    jsonl = open(args.jsonl, 'w', encoding='utf-8') if args.jsonl else None
+    names = Counter()
+    frames = 0
+    total = source.total if args.max_frames is None else min(
+        source.total or args.max_frames, args.max_frames)
+    start = time.perf_counter()
+    try:
+        with tqdm(total=total, unit='frame', file=sys.stderr, disable=args.quiet) as bar:
+            for frame in source:
+                if args.max_frames is not None and frames >= args.max_frames:
+                    break
+                if args.resize:
+                    frame = letterbox(frame, args.resize)
+                result = pipeline.process(frame)
+                for face in result.faces:
+                    names[face.name] += 1
+                if args.output:
+                    if writer is None:
+                        size = (frame.shape[1], frame.shape[0])
+                        writer = _open_video_writer(args.output, source.fps, size)
+                    if (frame.shape[1], frame.shape[0]) != size:
+                        frame = letterbox(frame, size)
+                        result = pipeline.process(frame)
+                    writer.write(draw_faces(frame, result.faces))
+                if jsonl:
+                    jsonl.write(json.dumps({
+                        'frame': frames,
+                        'faces': [face_record(f, with_track=True) for f in result.faces],
+                        'timings_ms': {k: round(v, 2) for k, v in result.timings_ms.items()},
+                    }, ensure_ascii=False) + '\n')
+                frames += 1
+                bar.update(1)
+    finally:
+        source.close()
+        if writer is not None:
+            writer.release()
+        if jsonl:
+            jsonl.close()
+    seconds = time.perf_counter() - start
+    summary = {'source': args.source, 'frames': frames, 'faces_per_name': dict(names),
+               'seconds': round(seconds, 3),
+               'fps': round(frames / seconds, 2) if seconds > 0 else None,
+               'output': args.output, 'jsonl': args.jsonl}
+    _print_json(summary)
+    if frames == 0:
+        raise ImageError(f'no frames could be read from {args.source!r}')
+    return 0
+
+
+def thread_settings(pipeline) -> dict:
+    """What decides the CPU threads of this run, for benchmark reports."""
+    import cv2
+
+    return {
+        'cpu_count': os.cpu_count(),
+        'detector_runtime': getattr(pipeline.detector, 'runtime', None),
+        'detector_threads': getattr(pipeline.detector, 'num_threads', None),
+        'embedder_runtime': getattr(pipeline.embedder, 'runtime', None),
+        'embedder_threads': getattr(pipeline.embedder, 'num_threads', None),
+        'opencv_threads': cv2.getNumThreads(),
+        'OMP_NUM_THREADS': os.environ.get('OMP_NUM_THREADS'),
+    }
+
+
+def measure_pipeline(pipeline, frames: list[np.ndarray], warmup: int = 5) -> dict:
+    """Run ``pipeline.process`` over ``frames``; median milliseconds per stage and FPS.
+
+    ``warmup`` extra frames (the first ones again) run first and are not counted: the
+    first inferences allocate memory. FPS is frames over wall time, so it includes every
+    cost of ``process``.
+    """
+    from face_recognition_ros.core.pipeline import STAGES
+
+    pipeline.reset_tracks()
+    for frame in frames[:warmup]:
+        pipeline.process(frame)
+    pipeline.reset_tracks()
+    stages = {stage: [] for stage in STAGES}
+    faces = embedded = 0
+    start = time.perf_counter()
+    for frame in frames:
+        result = pipeline.process(frame)
+        for stage in STAGES:
+            stages[stage].append(result.timings_ms.get(stage, 0.0))
+        faces += len(result.faces)
+        embedded += sum(face.embedding is not None for face in result.faces)
+    seconds = time.perf_counter() - start
+    totals = sorted(stages['total'])
+    return {
+        'frames': len(frames),
+        'fps': round(len(frames) / seconds, 2),
+        'stage_median_ms': {k: round(statistics.median(v), 3) for k, v in stages.items()},
+        'total_p90_ms': round(totals[int(0.9 * (len(totals) - 1))], 3),
+        'faces_per_frame': round(faces / len(frames), 3),
+        'embeddings_per_frame': round(embedded / len(frames), 3),
+    }
+
+
+def cmd_bench(args) -> int:
+    source = FrameSource(args.source)
+    frames = []
+    try:
+        for frame in source:
+            frames.append(letterbox(frame, args.resize) if args.resize else frame)
+            if len(frames) >= args.frames:
+                break
+    finally:
+        source.close()
+    if not frames:
+        raise ImageError(f'no frames could be read from {args.source!r}')
+    while len(frames) < args.frames:  # a still image: repeat it as a video
+        frames.extend(frames[:args.frames - len(frames)])
+    report = {'source': args.source, 'resolution': [frames[0].shape[1], frames[0].shape[0]]}
+    modes = ['tracking', 'naive'] if args.compare else (
+        ['naive'] if args.no_tracking else ['tracking'])
+    for mode in modes:
+        pipeline = _build_pipeline(args, tracking=mode == 'tracking')
+        report[mode] = measure_pipeline(pipeline, frames, warmup=args.warmup)
+        report['threads'] = thread_settings(pipeline)
+    if args.compare:
+        report['speedup'] = round(report['tracking']['fps'] / report['naive']['fps'], 2)
+    _print_json(report)
+    return 0
+
+
+# ------------------------------------------------------------------------ evaluate
+def _command_name(argv: list[str]) -> str | None:
+    for arg in argv:
+        if not arg.startswith('-'):
+            return arg
+    return None
+
+
+def _add_evaluate(subparsers, wanted: bool) -> None:
+    """Wire ``evaluate`` from face_recognition_ros.evaluation, imported only when used.
+
+    The evaluation needs extra packages (torch for the classifier side, matplotlib for
+    plots); importing it lazily keeps every other command working without them.
+    """
+    help_text = 'accuracy report: verification pairs and open-set identification'
+    if not wanted:
+        subparsers.add_parser('evaluate', help=help_text, add_help=False)
+        return
+    try:
+        from face_recognition_ros import evaluation
+    except ImportError as error:
+        parser = subparsers.add_parser('evaluate', help=help_text)
+        message = (f'evaluate is unavailable: {error}; install the training extras '
+                   f'(pip install .[train], or requirements/train.txt)')
+        parser.set_defaults(handler=lambda args: _fail(message))
+        parser.add_argument('rest', nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+        return
+    parser = subparsers.add_parser('evaluate', help=help_text,
+                                   description=evaluation.__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    evaluation.add_arguments(parser)
+    parser.set_defaults(handler=evaluation.run)
+
+
+def _fail(message: str) -> int:
+    raise FaceRecognitionError(message)
+
+
+# ------------------------------------------------------------------------ parser
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(
+        prog='python -m face_recognition_ros',
+        description='Face detection, alignment and recognition without ROS: enroll people '
+                    'from photos, identify faces in photos and videos, benchmark.')
+    parser.add_argument('--version', action='version', version=__version__)
+    parser.add_argument('-v', '--verbose', action='count', default=0,
+                        help='more log messages on stderr (-vv for debug)')
+    sub = parser.add_subparsers(dest='command', metavar='COMMAND', required=True)
+
+    p = sub.add_parser('enroll', help='add people from DIR/<person>/*.jpg to a gallery',
+                       description='Enroll people from a folder holding one sub-folder of '
+                                   'photos per person (the sub-folder name is the name). '
+                                   'Photos with no face or several faces are skipped and '
+                                   'reported. Creates the gallery or extends it; the file is '
+                                   'only replaced when something was enrolled.')
+    _add_model_options(p, 'required')
+    p.add_argument('folder', metavar='DIR', help='folder of per-person sub-folders')
+    p.add_argument('--people', nargs='+', metavar='NAME',
+                   help='enroll only these sub-folders')
+    p.add_argument('--json', action='store_true', help='print the report as one JSON object')
+    p.set_defaults(handler=cmd_enroll)
+
+    p = sub.add_parser('remove', help='forget people', description='Remove people from a '
+                       'gallery. If any name is not enrolled, nothing is removed.')
+    p.add_argument('--gallery', '-g', required=True, metavar='G', help='gallery file')
+    p.add_argument('names', nargs='+', metavar='NAME')
+    p.set_defaults(handler=cmd_remove)
+
+    p = sub.add_parser('list', help='list enrolled people',
+                       description='List the people of a gallery and their embedding counts.')
+    p.add_argument('--gallery', '-g', required=True, metavar='G', help='gallery file')
+    p.add_argument('--json', action='store_true', help='print one JSON object')
+    p.set_defaults(handler=cmd_list)
+
+    p = sub.add_parser('identify', help='name the faces in photos (JSON lines)',
+                       description='Print one JSON line per image: {"image": path, "faces": '
+                                   '[{"box": [x, y, w, h], "score": s, "landmarks": [[x, y] '
+                                   'x5], "name": n, "confidence": c}]}. A folder stands for '
+                                   'the images in it. An unreadable image gets a line with '
+                                   '"error" and the exit status is 2.')
+    _add_model_options(p, 'required')
+    p.add_argument('images', nargs='+', metavar='IMAGE')
+    p.set_defaults(handler=cmd_identify)
+
+    p = sub.add_parser('embed', help='face embeddings of photos (JSON lines)',
+                       description='Print one JSON line per image: {"image": path, "faces": '
+                                   '[{"box": [x, y, w, h], "score": s, "embedding": [128 '
+                                   'floats]}]}.')
+    _add_model_options(p, None)
+    p.add_argument('images', nargs='+', metavar='IMAGE')
+    p.set_defaults(handler=cmd_embed)
+
+    p = sub.add_parser('video', help='recognise faces in a video, camera or image folder',
+                       description='Run the tracking pipeline on SOURCE (video file, camera '
+                                   'index, /dev/videoN or folder of images); write an '
+                                   'annotated video (--output, mp4v) and one JSON line per '
+                                   'frame (--jsonl); print a JSON summary (frames, faces per '
+                                   'name, FPS). Progress goes to stderr.')
+    _add_model_options(p, 'optional')
+    p.add_argument('source', metavar='SOURCE')
+    p.add_argument('--output', '-o', metavar='VIDEO', help='annotated video file (.mp4)')
+    p.add_argument('--jsonl', metavar='FILE', help='per-frame results, one JSON line each')
+    p.add_argument('--max-frames', type=int, default=None, help='stop after this many frames')
+    p.add_argument('--resize', type=parse_size, default=None, metavar='WxH',
+                   help='letterbox frames to this size first (e.g. 640x480)')
+    p.add_argument('--no-tracking', action='store_true',
+                   help='embed every face in every frame (slower; for comparison)')
+    p.add_argument('--quiet', '-q', action='store_true', help='no progress bar')
+    p.set_defaults(handler=cmd_video)
+
+    p = sub.add_parser('bench', help='per-stage latency and FPS of the pipeline (JSON)',
+                       description='Measure the pipeline on frames of SOURCE (a still image is '
+                                   'repeated); print per-stage median milliseconds, frames per '
+                                   'second and thread settings as JSON.')
+    _add_model_options(p, 'optional')
+    p.add_argument('source', metavar='SOURCE')
+    p.add_argument('--frames', type=int, default=100, help='frames to measure (default 100)')
+    p.add_argument('--warmup', type=int, default=5, help='uncounted warm-up frames')
+    p.add_argument('--resize', type=parse_size, default=(640, 480), metavar='WxH',
+                   help='letterbox frames to this size (default 640x480)')
+    p.add_argument('--no-tracking', action='store_true', help='measure the naive way only')
+    p.add_argument('--compare', action='store_true',
+                   help='measure with tracking and the naive way, and their ratio')
+    p.set_defaults(handler=cmd_bench)
+
+    _add_evaluate(sub, wanted=_command_name(argv) == 'evaluate')
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=(logging.WARNING, logging.INFO, logging.DEBUG)[
+        min(args.verbose, 2)], format='%(levelname)s %(name)s: %(message)s')
+    try:
+        return int(args.handler(args) or 0)
+    except FaceRecognitionError as error:
+        print(f'error: {error}', file=sys.stderr)
+        return EXIT_USAGE_ERROR
+    except KeyboardInterrupt:
+        print('interrupted', file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader (head, grep -m) went away: not an error of ours.
+        sys.stderr.close()
+        return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -679,19 +679,19 @@ def plot_results(results: dict, out_dir: Path) -> list[str]:
     matplotlib.use('Agg')
     from matplotlib import pyplot as plt
     written = []
-    if 'verification' in results:
-        v = results['verification']
+    if results.get('verification'):
         fig, ax = plt.subplots(figsize=(5, 4))
-        ax.plot(v['roc']['far'], v['roc']['tar'], '-', drawstyle='steps-post',
-                label=f'SFace (AUC {v["roc_auc"]:.3f})')
+        for v in results['verification']:
+            ax.plot(v['roc']['far'], v['roc']['tar'], '-', drawstyle='steps-post',
+                    label=f'{Path(v["pairs_file"]).name}: {v["same_pairs"]} same + '
+                          f'{v["different_pairs"]} different (AUC {v["roc_auc"]:.3f})')
         ax.set_xscale('symlog', linthresh=1e-2)
         ax.set_xlabel('false accept rate')
         ax.set_ylabel('true accept rate')
-        ax.set_title(f'Verification ROC, {Path(v["pairs_file"]).name} '
-                     f'({v["same_pairs"]}+{v["different_pairs"]} pairs)', fontsize=9)
+        ax.set_title('Verification ROC, SFace cosine similarity', fontsize=9)
         ax.set_ylim(0, 1.02)
         ax.grid(alpha=0.3)
-        ax.legend(loc='lower right')
+        ax.legend(loc='lower right', fontsize=7)
         fig.tight_layout()
         path = out_dir / 'roc_verification.png'
         fig.savefig(path, dpi=100)
@@ -725,11 +725,10 @@ def _pct(value) -> str:
 def markdown_report(results: dict, plots: list[str]) -> str:
     lines = ['# Accuracy report', '', f'Command: `{results["command"]}`  ',
              f'Machine: {results["machine"]}  ', f'Date: {results["date"]}', '']
-    if 'verification' in results:
-        v = results['verification']
+    for v in results.get('verification', []):
         t = v['tar_at_far']
         k = v['kfold_accuracy']
-        lines += ['## Verification', '',
+        lines += [f'## Verification: {Path(v["pairs_file"]).name}', '',
                   f'`{v["pairs_file"]}`: {v["pairs"]} pairs ({v["same_pairs"]} same, '
                   f'{v["different_pairs"]} different) over {v["photos"]} photos; '
                   f'{v["photos_without_face"]} photos without a detected face '
@@ -794,8 +793,9 @@ def markdown_report(results: dict, plots: list[str]) -> str:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = ('Measure verification and identification accuracy; write '
                           'report.md, results.json and ROC plots.')
-    parser.add_argument('--pairs', type=Path, help='verification pairs CSV (e.g. '
-                        'deepface master.csv: file_x,file_y,Decision)')
+    parser.add_argument('--pairs', type=Path, nargs='+', default=[],
+                        help='verification pairs CSV file(s) (e.g. deepface master.csv: '
+                             'file_x,file_y,Decision)')
     parser.add_argument('--pairs-root', type=Path, default=None,
                         help='folder of the pair images (default: the CSV\'s folder)')
     parser.add_argument('--far', type=float, default=1e-3, help='FAR for TAR@FAR')
@@ -821,7 +821,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         default=Path.home() / '.cache' / 'face_recognition_ros' / 'evaluation',
                         help='detections and embeddings cache (npz, owner-only)')
     parser.add_argument('--no-cache', action='store_true')
-    parser.add_argument('--pad', type=int, default=200,
+    parser.add_argument('--pad', type=int, default=0,
                         help='photos whose shorter side is below this many pixels get a '
                              'replicated border before detection (0: never)')
     parser.add_argument('--max-side', type=int, default=1600,
@@ -857,8 +857,9 @@ def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     try:
         if args.pairs:
-            results['verification'] = evaluate_verification(source, args.pairs,
-                                                            args.pairs_root, args.far)
+            results['verification'] = [evaluate_verification(source, pairs, args.pairs_root,
+                                                             args.far)
+                                       for pairs in args.pairs]
             source.cache.save()
         if args.identification:
             results['identification'] = evaluate_identification(source, args.identification,
@@ -880,10 +881,12 @@ def run(args: argparse.Namespace) -> int:
 
 def _summary(results: dict) -> dict:
     out = {'report': 'report.md', 'seconds': results.get('seconds')}
-    if 'verification' in results:
-        v = results['verification']
-        out['verification'] = {'kfold_accuracy': v['kfold_accuracy']['mean'],
-                               'roc_auc': v['roc_auc'], 'tar_at_far': v['tar_at_far']['tar']}
+    if results.get('verification'):
+        out['verification'] = {
+            Path(v['pairs_file']).name: {'kfold_accuracy': v['kfold_accuracy']['mean'],
+                                         'roc_auc': v['roc_auc'],
+                                         'tar_at_far': v['tar_at_far']['tar']}
+            for v in results['verification']}
     if 'identification' in results:
         out['identification'] = {
             key: {'top1': m['closed_set_top1'],

@@ -1,0 +1,161 @@
+"""ResNet-18 fine-tuning, resume and ONNX export on real ORL photos, on the CPU.
+
+One short training run (4 epochs of 15 photos at 64x64, --weights none) is shared by the
+tests of this module; each step reads what the previous one wrote, as a user would.
+"""
+
+from __future__ import annotations
+
+import shutil
+import urllib.error
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip('torch')
+pytest.importorskip('torchvision')
+pytest.importorskip('onnx')
+
+from training import export, train  # noqa: E402
+from training.face_dataset import (build_transforms, list_people,  # noqa: E402
+                                   load_rgb, split_per_person)
+
+ORL = Path(__file__).resolve().parents[1] / 'fixtures' / 'orl'
+COMMON = ['--batch-size', '5', '--input-size', '64', '--lr-step', '2', '--lr-gamma', '0.1',
+          '--val-per-person', '1', '--threads', '2', '--no-progress', '--weights', 'none',
+          '--seed', '0']
+
+
+def run_train(data_dir, out_dir, *extra):
+    args = train.get_args_parser().parse_args([str(data_dir), '--output-dir', str(out_dir),
+                                               *COMMON, *extra])
+    return train.main(args)
+
+
+@pytest.fixture(scope='module')
+def data_dir(tmp_path_factory):
+    # a copy, so the checkpoint records a folder this module owns
+    target = tmp_path_factory.mktemp('orl') / 'people'
+    shutil.copytree(ORL, target, ignore=shutil.ignore_patterns('README'))
+    return target
+
+
+@pytest.fixture(scope='module')
+def trained(data_dir, tmp_path_factory):
+    torch.set_num_threads(2)
+    out_dir = tmp_path_factory.mktemp('run')
+    summary = run_train(data_dir, out_dir, '--epochs', '4')
+    return out_dir, summary
+
+
+def test_split_is_per_person_deterministic_and_disjoint():
+    people = list_people(ORL)
+    train_a, val_a, names = split_per_person(people, val_per_person=1, seed=4)
+    train_b, val_b, _ = split_per_person(people, val_per_person=1, seed=4)
+    assert names == ['s1', 's2', 's3']
+    assert [s.path for s in val_a] == [s.path for s in val_b]
+    assert sorted(s.label for s in val_a) == [0, 1, 2]  # one validation photo per person
+    assert not {s.path for s in train_a} & {s.path for s in val_a}
+    # a fraction that rounds to zero still leaves one validation photo per person
+    _, val_c, _ = split_per_person(people, val_fraction=0.01, seed=0)
+    assert len(val_c) == 3
+
+
+def test_validation_transform_is_deterministic_and_training_one_is_not():
+    image = load_rgb(str(ORL / 's1' / '1.pgm'))
+    val = build_transforms(64, train=False)
+    assert torch.equal(val(image), val(image))
+    augment = build_transforms(64, train=True)
+    torch.manual_seed(0)
+    assert not all(torch.equal(augment(image), augment(image)) for _ in range(3))
+
+
+def test_training_lowers_the_loss_and_writes_its_records(trained):
+    out_dir, summary = trained
+    history = summary['history']
+    assert [h['epoch'] for h in history] == [0, 1, 2, 3]
+    assert history[-1]['train_loss'] < history[0]['train_loss']
+    for name in ('checkpoint.pth', 'best.pth', 'metrics.json', 'curves.png'):
+        assert (out_dir / name).stat().st_size > 0
+    assert (out_dir / 'checkpoint.pth').stat().st_mode & 0o077 == 0
+    checkpoint = torch.load(out_dir / 'checkpoint.pth', map_location='cpu',
+                            weights_only=True)
+    assert checkpoint['epoch'] == 3
+    assert checkpoint['class_names'] == ['s1', 's2', 's3']
+    assert checkpoint['args']['freeze'] == 'none'
+    assert {'model', 'optimizer', 'lr_scheduler'} <= set(checkpoint)
+
+
+def test_resume_continues_with_the_saved_optimizer_and_scheduler(trained, data_dir):
+    out_dir, _ = trained
+    before = torch.load(out_dir / 'checkpoint.pth', map_location='cpu', weights_only=True)
+    resumed_dir = out_dir / 'resumed'
+    summary = run_train(data_dir, resumed_dir, '--epochs', '5', '--resume',
+                        str(out_dir / 'checkpoint.pth'))
+    after = torch.load(resumed_dir / 'checkpoint.pth', map_location='cpu', weights_only=True)
+    assert [h['epoch'] for h in summary['history']] == [0, 1, 2, 3, 4]
+    # StepLR(step 2, gamma 0.1) restored at epoch 4: a fresh scheduler would use lr 1e-3
+    assert summary['history'][4]['lr'] == pytest.approx(1e-5)
+    assert after['lr_scheduler']['last_epoch'] == before['lr_scheduler']['last_epoch'] + 1
+    # AdamW's step counter continues: 3 batches of 5 photos per epoch
+    steps_before = {int(s['step']) for s in before['optimizer']['state'].values()}
+    steps_after = {int(s['step']) for s in after['optimizer']['state'].values()}
+    assert steps_before == {12} and steps_after == {15}
+
+
+def test_export_loads_in_the_recognizer_and_names_a_training_photo(trained, data_dir):
+    from face_recognition_ros.core.classifier_embedding import ClassifierRecognizer
+    from face_recognition_ros.core.embedding import create_embedder
+    from face_recognition_ros.core.image_io import load_image
+    from face_recognition_ros.core.types import UNKNOWN
+
+    out_dir, _ = trained
+    model_path = out_dir / 'faces.onnx'
+    calibration = export.main(export.get_args_parser().parse_args(
+        [str(out_dir / 'checkpoint.pth'), '--output', str(model_path), '--threads', '2']))
+    assert model_path.stat().st_mode & 0o077 == 0
+    recognizer = ClassifierRecognizer(model_path)
+    assert recognizer.class_names == ['s1', 's2', 's3']
+    assert recognizer.network_input_size == 64
+    assert recognizer.threshold == pytest.approx(calibration['unknown_threshold'])
+    assert 1 / 3 <= recognizer.threshold <= 1.0
+    assert 'keeps 95%' in recognizer.threshold_rule
+
+    train_samples, _, _ = split_per_person(list_people(data_dir), val_per_person=1, seed=0)
+    photos = [load_image(s.path) for s in train_samples]
+    labels = np.array([s.label for s in train_samples])
+    probabilities = recognizer.probabilities(photos)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+    assert np.mean(probabilities.argmax(axis=1) == labels) >= 0.6
+    # the training photo the model is surest about is named, and named right
+    best = int(np.argmax(probabilities[np.arange(len(labels)), labels]))
+    match = recognizer.identify([photos[best]])[0]
+    assert match.name == recognizer.class_names[labels[best]]
+    assert match.name != UNKNOWN and match.confidence >= 0.5
+
+    embedder = create_embedder('classifier', model_path=model_path)
+    embeddings = embedder.embed(photos[:4])
+    assert embeddings.shape == (4, 512) and embeddings.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(embeddings, axis=1), 1.0, atol=1e-5)
+    assert embedder.model_id.startswith('classifier-')
+
+
+def test_imagenet_weights_offline_say_what_to_do(monkeypatch):
+    import torchvision
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError('no route to host')
+
+    monkeypatch.setattr(torchvision.models, 'resnet18', offline)
+    with pytest.raises(SystemExit, match='--weights none'):
+        train.build_model(3, 'imagenet')
+
+
+def test_a_person_with_one_photo_is_refused(tmp_path):
+    for name, count in (('a', 3), ('b', 1)):
+        (tmp_path / name).mkdir()
+        for i in range(count):
+            shutil.copy(ORL / 's1' / f'{i + 1}.pgm', tmp_path / name / f'{i}.pgm')
+    with pytest.raises(SystemExit, match="'b' has 1 photo"):
+        run_train(tmp_path, tmp_path / 'out', '--epochs', '1')

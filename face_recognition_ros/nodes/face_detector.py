@@ -44,6 +44,7 @@ class FaceDetectorNode(Node):
                                                 node_support.results_qos())
         self._diagnostics = node_support.NodeDiagnostics(self, 'face detection')
         self._diagnostics.values['backend'] = value['backend']
+        self._problems = node_support.RepeatLimitedLog(self.get_logger())
         self._worker = node_support.LatestFrameWorker(
             self._process, self.get_logger(), name='face_detector',
             on_drop=self._diagnostics.count_dropped)
@@ -90,13 +91,13 @@ class FaceDetectorNode(Node):
             frame = image_msg_to_bgr(msg)
         except ImageError as error:
             self._diagnostics.count_error()
-            self.get_logger().error(f'image skipped: {error}', throttle_duration_sec=5.0)
+            self._problems.error(f'image skipped: {error}')
             return
         try:
             detections = self.detector.detect(frame)
         except FaceRecognitionError as error:
             self._diagnostics.count_error()
-            self.get_logger().error(f'detection failed: {error}', throttle_duration_sec=5.0)
+            self._problems.error(f'detection failed: {error}')
             return
         self._publisher.publish(detections_to_msg(detections, msg.header))
         self._diagnostics.frame_done(stamp_ns=stamp_to_ns(msg.header.stamp),

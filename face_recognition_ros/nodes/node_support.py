@@ -178,6 +178,44 @@ def _median_text(sorted_values: list[float]) -> str:
     return f'{sorted_values[len(sorted_values) // 2]:.1f}' if sorted_values else ''
 
 
+# --- Logging bad input without flooding ----------------------------------------------------------
+
+class RepeatLimitedLog:
+    """Logs each distinct message at once, and the same message again at most every
+    ``period_s`` seconds with the number of repeats in between.
+
+    A camera sending an unsupported encoding at 30 Hz must not flood the log, but a
+    different problem (a truncated frame after a bad encoding) must not be hidden by the
+    throttle of the first, as rclpy's per-call-site throttling would do.
+    """
+
+    def __init__(self, logger, period_s: float = 5.0, max_messages: int = 100):
+        self._logger = logger
+        self._period_s = period_s
+        self._max_messages = max_messages
+        self._last: dict[str, list] = {}  # text -> [time logged, repeats since]
+        self._lock = threading.Lock()
+
+    def error(self, text: str) -> None:
+        self._log(self._logger.error, text)
+
+    def warning(self, text: str) -> None:
+        self._log(self._logger.warning, text)
+
+    def _log(self, log: Callable[[str], Any], text: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            entry = self._last.get(text)
+            if entry is not None and now - entry[0] < self._period_s:
+                entry[1] += 1
+                return
+            repeats = entry[1] if entry is not None else 0
+            if len(self._last) >= self._max_messages:
+                self._last.clear()
+            self._last[text] = [now, 0]
+        log(f'{text} (and {repeats} more times)' if repeats else text)
+
+
 # --- Processing the newest frame --------------------------------------------------------------
 
 class LatestFrameWorker:

@@ -100,3 +100,8 @@ def fixture_image():
         return cache[relative_path].copy()
 
     return load
+
+
+def pytest_configure(config):
+    # rosidl's parser (lark) imports sre_parse, deprecated since Python 3.11: not ours to fix.
+    config.addinivalue_line('filterwarnings', 'ignore::DeprecationWarning:lark.*')

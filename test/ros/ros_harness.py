@@ -224,7 +224,7 @@ class RosSession:
         if name:
             args += ['-r', f'__node:={name}']
         if namespace:
-            args += ['-r', f'__ns:={namespace}']
+            args += ['-r', f'__ns:=/{namespace.lstrip("/")}']  # rcl wants it absolute
         if log_level:
             args += ['--log-level', log_level]
         process = NodeProcess(executable, args, dict(self.env, **(env or {})),

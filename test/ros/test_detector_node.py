@@ -1,0 +1,162 @@
+"""face_detector as its own process over real DDS: real photos in, Detection2DArray out.
+
+The test process publishes the photos (as a camera driver would) and checks what comes
+back on faces/detections: the image's stamp and frame_id, one detection per face, an empty
+array for a frame without faces, and that a broken image is logged while the node carries
+on. Also: namespaces and remapping, parameters from the file, /diagnostics, Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from diagnostic_msgs.msg import DiagnosticArray
+from sensor_msgs.msg import Image
+from vision_msgs.msg import Detection2DArray
+
+import ros_harness
+from ros_harness import stamp_of
+
+BASE_STAMP_NS = 1_700_000_000_000_000_000
+
+
+@pytest.fixture(scope='module')
+def detector_node(ros_session):
+    process = ros_session.start_node('face_detector')
+    process.wait_for_output('ready:', timeout=60)
+    yield process
+    returncode = process.stop()
+    print(f'--- face_detector output (exit code {returncode}) ---\n{process.output()}')
+
+
+@pytest.fixture
+def image_pub(probe, detector_node):
+    publisher = probe.publisher('image', Image)
+    probe.wait_for_subscribers(publisher)
+    return publisher
+
+
+@pytest.fixture
+def detections(probe, detector_node):
+    collector = probe.collect('faces/detections', Detection2DArray)
+    probe.wait_for_publishers('faces/detections')
+    return collector
+
+
+def send_and_wait(publisher, collector, image_msg, attempts: int = 5, timeout: float = 4.0):
+    """Publish until the answer with this image's stamp arrives (images are best effort)."""
+    stamp = stamp_of(image_msg)
+    for _ in range(attempts):
+        publisher.publish(image_msg)
+        try:
+            return collector.wait_for(lambda msg: stamp_of(msg) == stamp, timeout=timeout)
+        except AssertionError:
+            continue
+    raise AssertionError(f'no detections stamped {stamp} after {attempts} tries')
+
+
+@pytest.mark.parametrize('photo,faces', [('obama_biden/obama.jpg', 1),
+                                         ('obama_biden/two_people.jpg', 2)])
+def test_faces_of_a_real_photo_arrive_with_the_image_header(
+        probe, image_pub, detections, fixture_image, photo, faces):
+    image = fixture_image(photo)
+    stamp = BASE_STAMP_NS + faces * 1_000_000_007
+    msg = probe.image_msg(image, stamp, frame_id='front_camera')
+
+    result = send_and_wait(image_pub, detections, msg)
+
+    assert result.header.stamp == msg.header.stamp
+    assert result.header.frame_id == 'front_camera'
+    assert len(result.detections) == faces
+    height, width = image.shape[:2]
+    for item in result.detections:
+        assert item.header.stamp == msg.header.stamp
+        assert item.results[0].hypothesis.class_id == 'face'
+        assert 0.6 <= item.results[0].hypothesis.score <= 1.0
+        assert 0 < item.bbox.center.position.x < width and 0 < item.bbox.center.position.y < height
+        assert 20 <= item.bbox.size_x < width and 20 <= item.bbox.size_y < height
+
+
+def test_frame_without_faces_gives_an_empty_array(probe, image_pub, detections):
+    blank = np.full((480, 640, 3), 127, dtype=np.uint8)
+    msg = probe.image_msg(blank, BASE_STAMP_NS + 5_000_000_000)
+
+    result = send_and_wait(image_pub, detections, msg)
+
+    assert list(result.detections) == []
+    assert result.header.frame_id == 'camera'
+
+
+def test_broken_images_are_logged_and_the_node_keeps_running(
+        probe, image_pub, detections, detector_node, fixture_image):
+    image = fixture_image('obama_biden/obama.jpg')
+    bad_encoding = probe.image_msg(image, BASE_STAMP_NS + 6_000_000_000)
+    bad_encoding.encoding = '32FC1'  # same bytes read as floats: consistent, unsupported
+    bad_encoding.width = image.shape[1] * 3 // 4
+    bad_encoding.step = bad_encoding.width * 4
+    truncated = probe.image_msg(image, BASE_STAMP_NS + 7_000_000_000)
+    truncated.data = truncated.data[:1000]
+
+    image_pub.publish(bad_encoding)
+    detector_node.wait_for_output("unsupported image encoding '32FC1'")
+    image_pub.publish(truncated)
+    detector_node.wait_for_output('truncated')
+
+    good = probe.image_msg(image, BASE_STAMP_NS + 8_000_000_000)
+    result = send_and_wait(image_pub, detections, good)
+    assert len(result.detections) == 1
+    assert detector_node.is_running()
+    assert not [m for m in detections.messages
+                if stamp_of(m) in (stamp_of(bad_encoding), stamp_of(truncated))]
+
+
+def test_diagnostics_report_rate_latency_and_drops(probe, image_pub, detections,
+                                                  fixture_image):
+    diagnostics = probe.collect('/diagnostics', DiagnosticArray)
+    send_and_wait(image_pub, detections,
+                  probe.image_msg(fixture_image('obama_biden/obama.jpg'), BASE_STAMP_NS + 9))
+
+    def detector_status(msg):
+        return any('face_detector' in status.name for status in msg.status)
+
+    msg = diagnostics.wait_for(detector_status, timeout=5.0)
+    status = next(s for s in msg.status if 'face_detector' in s.name)
+    values = {item.key: item.value for item in status.values}
+    assert {'rate_hz', 'processing_ms_median', 'latency_ms_median', 'dropped_frames',
+            'frames', 'errors'} <= set(values)
+    assert int(values['frames']) >= 1 and values['backend'] == 'yunet'
+    assert float(values['processing_ms_median']) > 0
+
+
+def test_namespace_remapping_and_parameters_reach_the_node(start_node, probe, fixture_image):
+    # A minimum face size larger than the photo: the parameter must reach the detector.
+    node = start_node('face_detector', namespace='robot1',
+                      remappings={'image': '/front/image_raw'},
+                      parameters={'min_face_size': 5000.0})
+    node.wait_for_output('ready:', timeout=60)
+    assert '/front/image_raw -> /robot1/faces/detections' in node.output()
+    publisher = probe.publisher('/front/image_raw', Image)
+    collector = probe.collect('/robot1/faces/detections', Detection2DArray)
+    probe.wait_for_subscribers(publisher)
+    probe.wait_for_publishers('/robot1/faces/detections')
+
+    msg = probe.image_msg(fixture_image('obama_biden/obama.jpg'), BASE_STAMP_NS + 11)
+    result = send_and_wait(publisher, collector, msg)
+
+    assert list(result.detections) == []
+
+
+def test_ctrl_c_shuts_the_node_down_cleanly(start_node):
+    node = start_node('face_detector', name='face_detector_to_stop')
+    node.wait_for_output('ready:', timeout=60)
+    assert node.stop() == 0
+    assert 'Traceback' not in node.output()
+
+
+def test_missing_model_fails_with_advice_and_exit_code_1(start_node, ros_session):
+    node = start_node('face_detector', name='face_detector_no_model',
+                      parameters={'model_path': str(ros_session.scratch / 'missing.onnx')})
+    node.popen.wait(timeout=ros_harness.DEFAULT_TIMEOUT_S)
+    assert node.popen.returncode == 1
+    output = node.output()
+    assert 'missing.onnx' in output and 'Traceback' not in output

@@ -157,6 +157,7 @@ class Gallery:
         # person i are self._embeddings[self._starts[i]:self._starts[i + 1]].
         self._embeddings = np.zeros((0, 0), dtype=np.float32)
         self._counts: list[int] = []
+        self._labels_cache: np.ndarray | None = None
 
     # ---------------------------------------------------------------- inspection
     @property
@@ -208,8 +209,12 @@ class Gallery:
         return np.concatenate([[0], np.cumsum(self._counts)[:-1]]).astype(np.intp)
 
     def _labels(self) -> np.ndarray:
-        return np.repeat(np.arange(len(self._names), dtype=np.int32),
-                         np.asarray(self._counts, dtype=np.intp))
+        """Row -> person index; cached, as matching needs it per frame and edits are rare."""
+        if self._labels_cache is None or self._labels_cache.shape[0] != \
+                self._embeddings.shape[0]:
+            self._labels_cache = np.repeat(np.arange(len(self._names), dtype=np.int32),
+                                           np.asarray(self._counts, dtype=np.intp))
+        return self._labels_cache
 
     # ------------------------------------------------------------------ editing
     def add(self, name: str, embeddings) -> int:
@@ -237,6 +242,7 @@ class Gallery:
                 self._names.append(name)
                 self._counts.append(matrix.shape[0])
                 self._embeddings = np.concatenate([self._embeddings, matrix])
+            self._labels_cache = None
             self.updated = _now_iso()
             return self._counts[self._names.index(name)]
 
@@ -253,6 +259,7 @@ class Gallery:
                 [self._embeddings[:start], self._embeddings[start + count:]])
             del self._names[index]
             del self._counts[index]
+            self._labels_cache = None
             self.updated = _now_iso()
             return count
 
@@ -268,8 +275,10 @@ class Gallery:
             self._check_query_dimension(queries)
             if not self._names:
                 return np.zeros((queries.shape[0], 0), dtype=np.float32)
-            similarities = queries @ self._embeddings.T
-            return np.maximum.reduceat(similarities, self._starts(), axis=1)
+            # (N, Q): the layout that lets BLAS stream the big matrix once.
+            similarities = self._embeddings @ queries.T
+            return np.ascontiguousarray(
+                np.maximum.reduceat(similarities, self._starts(), axis=0).T)
 
     def match(self, embeddings) -> list[Match]:
         """Name each query embedding (D,) or (N, D): the best person, or ``UNKNOWN``.
@@ -282,9 +291,9 @@ class Gallery:
             self._check_query_dimension(queries)
             if not self._names:
                 return [Match(UNKNOWN, 0.0, -1.0) for _ in range(queries.shape[0])]
-            similarities = queries @ self._embeddings.T
-            best_rows = np.argmax(similarities, axis=1)
-            best = similarities[np.arange(queries.shape[0]), best_rows]
+            similarities = self._embeddings @ queries.T
+            best_rows = np.argmax(similarities, axis=0)
+            best = similarities[best_rows, np.arange(queries.shape[0])]
             labels = self._labels()
             names = self._names
             threshold = self.threshold

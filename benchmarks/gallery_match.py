@@ -1,0 +1,87 @@
+"""How long gallery matching takes with 1,000 / 10,000 / 100,000 enrolled embeddings.
+
+Matching is one (Q, D) x (D, N) matrix product and an arg-max; this prints the median
+milliseconds of ``Gallery.match`` for a single face and for a batch of 8 (a crowded frame),
+and of ``person_similarities`` (the per-person maximum with np.maximum.reduceat), as JSON.
+Embeddings are random unit vectors: the cost does not depend on their values.
+
+    python benchmarks/gallery_match.py [--sizes 1000 10000 100000] [--repeats 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from face_recognition_ros.core.gallery import Gallery  # noqa: E402
+
+
+def median_ms(function, repeats: int) -> float:
+    function()  # warm-up: first call allocates
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append((time.perf_counter() - start) * 1000.0)
+    return round(statistics.median(times), 3)
+
+
+def random_units(rng, rows: int, dimension: int) -> np.ndarray:
+    vectors = rng.standard_normal((rows, dimension), dtype=np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--sizes', type=int, nargs='+', default=[1000, 10000, 100000])
+    parser.add_argument('--per-person', type=int, default=5,
+                        help='embeddings per enrolled person (default 5)')
+    parser.add_argument('--dimension', type=int, default=128)
+    parser.add_argument('--repeats', type=int, default=50)
+    args = parser.parse_args()
+
+    rng = np.random.default_rng(0)
+    results = []
+    for size in args.sizes:
+        gallery = Gallery('benchmark-model')
+        people = max(1, size // args.per_person)
+        embeddings = random_units(rng, people * args.per_person, args.dimension)
+        start = time.perf_counter()
+        for person in range(people):
+            rows = embeddings[person * args.per_person:(person + 1) * args.per_person]
+            gallery._names.append(f'person{person}')  # bulk fill: add() copies per call
+            gallery._counts.append(rows.shape[0])
+        gallery._embeddings = embeddings
+        fill_s = time.perf_counter() - start
+        one = random_units(rng, 1, args.dimension)
+        batch = random_units(rng, 8, args.dimension)
+        results.append({
+            'embeddings': int(embeddings.shape[0]),
+            'people': people,
+            'match_1_ms': median_ms(lambda: gallery.match(one), args.repeats),
+            'match_8_ms': median_ms(lambda: gallery.match(batch), args.repeats),
+            'person_similarities_8_ms': median_ms(lambda: gallery.person_similarities(batch),
+                                                  max(5, args.repeats // 5)),
+            'add_one_person_ms': median_ms(
+                lambda: (gallery.add('extra', one), gallery.remove('extra')),
+                max(5, args.repeats // 5)),
+            'matrix_mb': round(embeddings.nbytes / 2 ** 20, 1),
+            'fill_s': round(fill_s, 3),
+        })
+    print(json.dumps({'benchmark': 'gallery_match', 'dimension': args.dimension,
+                      'cpu_count': os.cpu_count(), 'numpy': np.__version__,
+                      'results': results}, indent=2))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

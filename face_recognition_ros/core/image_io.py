@@ -24,6 +24,7 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
 
     The file is read as bytes and decoded with ``cv2.imdecode``, because ``cv2.imread``
     cannot open non-ASCII paths on every platform and says nothing about why it failed.
+    JPEG photos are turned upright by their EXIF orientation, as every viewer shows them.
     Raises ImageError when the file is missing, empty, not an image, or truncated.
     """
     path = Path(path)
@@ -42,7 +43,11 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
             'Copy the file again or remove it.'
         )
     buffer = np.frombuffer(data, dtype=np.uint8)
-    image = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED)
+    # JPEG has no alpha and (in practice) 8 bits, so IMREAD_COLOR loses nothing, and it
+    # applies the EXIF orientation that phones set instead of rotating the pixels: read
+    # UNCHANGED, a portrait phone photo would lie on its side and show no face.
+    flags = cv2.IMREAD_COLOR if _is_jpeg(data) else cv2.IMREAD_UNCHANGED
+    image = cv2.imdecode(buffer, flags)
     if image is None or image.size == 0:
         raise ImageError(
             f'cannot decode image {str(path)!r}: not an image format OpenCV reads, or the file '
@@ -121,6 +126,10 @@ def _looks_truncated(data: bytes) -> bool:
     damage would go unnoticed; the end marker is the cheap, reliable check. Some cameras
     pad files after the marker, so the tail is searched rather than only the last bytes.
     """
-    if not data.startswith(b'\xff\xd8'):
+    if not _is_jpeg(data):
         return False
     return b'\xff\xd9' not in data[-4096:]
+
+
+def _is_jpeg(data: bytes) -> bool:
+    return data.startswith(b'\xff\xd8\xff')

@@ -183,3 +183,26 @@ def test_user_file_that_is_not_a_model_is_refused(tmp_path, runtime):
     garbage.write_bytes(b'\x08\x07garbage' * 100)
     with pytest.raises(ModelError):
         YuNetDetector(model_path=garbage, runtime=runtime)
+
+
+def test_very_large_photo_is_found_at_full_scale(detector, obama_biden_dir):
+    image = load_image(obama_biden_dir / 'obama.jpg')  # 910x1137
+    scale = 3.5  # About 3200x4000 pixels, a phone photo.
+    huge = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
+    expected = detector.detect(image)[0]
+    found = detector.detect(huge)
+    assert len(found) == 1
+    assert _iou(found[0].box / scale, expected.box) > 0.8
+
+
+def test_onnxruntime_repair_leaves_the_shipped_files_unchanged(tmp_path):
+    from face_recognition_ros.core.model_files import (
+        DEFAULT_EMBEDDER_MODEL,
+        onnx_model_for_onnxruntime,
+    )
+
+    for path in (DEFAULT_DETECTOR_MODEL, DEFAULT_EMBEDDER_MODEL):
+        before = file_sha256(path)
+        repaired = onnx_model_for_onnxruntime(path, {0: 'N'})
+        assert isinstance(repaired, bytes) and repaired
+        assert file_sha256(path) == before

@@ -124,3 +124,17 @@ def test_empty_or_non_image_file(tmp_path, content):
 def test_missing_file(tmp_path):
     with pytest.raises(ImageError, match='nothing.png'):
         load_image(tmp_path / 'nothing.png')
+
+
+def test_jpeg_exif_orientation_is_applied(tmp_path, obama_biden_dir, detector):
+    """A phone stores a portrait photo sideways plus an EXIF 'rotate 90' tag."""
+    image_module = pytest.importorskip('PIL.Image')
+    upright = image_module.open(obama_biden_dir / 'obama.jpg')
+    sideways = upright.transpose(image_module.Transpose.ROTATE_90)  # Counter-clockwise.
+    exif = sideways.getexif()
+    exif[0x0112] = 6  # Orientation: rotate 90 degrees clockwise to display.
+    path = tmp_path / 'phone.jpg'
+    sideways.save(path, exif=exif.tobytes(), quality=92)
+    image = load_image(path)
+    assert image.shape[:2] == (upright.height, upright.width)
+    assert len(detector.detect(image)) == 1

@@ -50,6 +50,7 @@ def _check_detections(detections, image):
     ('obama_biden/obama.jpg', 1),
     ('obama_biden/two_people.jpg', 2),
     ('faceapi/bbt1.jpg', 4),
+    ('faceapi/bbt4.jpg', 6),
     ('orl/s1/1.pgm', 1),  # 92x112 gray, the face fills the frame.
 ])
 def test_finds_the_faces_in_real_photos(detector, fixtures_dir, relative, count):

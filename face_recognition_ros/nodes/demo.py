@@ -383,7 +383,8 @@ def node_parameters(args, gallery_path: Path, fps: float) -> dict[str, dict]:
     """Parameters on top of config/face_recognition.yaml for this run."""
     return {
         'video_source': {'source': str(args.clip.resolve()), 'loop': False,
-                         'rate': float(args.rate or fps), 'frame_id': 'hamilton_clip'},
+                         'shutdown_at_end': True, 'rate': float(args.rate or fps),
+                         'frame_id': 'hamilton_clip'},
         'face_recognizer': {'gallery_path': str(gallery_path.resolve())},
     }
 

@@ -95,6 +95,7 @@ class FaceRecognizerNode(Node):
             f'threshold {gallery.threshold:.3f}, embedder {self.pipeline.embedder.model_id}')
 
         self._latest = None  # (frame, detections) of the last paired frame, for ~/enroll
+        self._logged_problems: dict[str, float] = {}
         reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
         self._identified_pub = self.create_publisher(Detection2DArray, 'faces/identified',
                                                      reliable)
@@ -106,6 +107,7 @@ class FaceRecognizerNode(Node):
         self.create_service(Forget, '~/forget', self._on_forget)
         self.create_service(ListPeople, '~/list_people', self._on_list_people)
         self._diagnostics = node_support.NodeDiagnostics(self, 'face recognition')
+        self._diagnostics.gallery_size = len(gallery)
         self.get_logger().info(
             f'ready: {self.resolve_topic_name("image")} + '
             f'{self.resolve_topic_name("faces/detections")} -> '
@@ -158,18 +160,18 @@ class FaceRecognizerNode(Node):
             frame = image_msg_to_bgr(image_msg)
         except ImageError as error:
             self._diagnostics.count_error()
-            self.get_logger().error(f'image skipped: {error}', throttle_duration_sec=5.0)
+            self._log_problem(f'image skipped: {error}')
             return
         height, width = frame.shape[:2]
         detections, rejected = detections_from_msg(detections_msg, (width, height))
-        for reason in rejected:
-            self.get_logger().warning(f'bad box from {self._pairing.detections_topic}: '
-                                      f'{reason}', throttle_duration_sec=5.0)
+        if rejected:
+            self._log_problem(f'bad boxes from {self._pairing.detections_topic}: '
+                              + ' | '.join(rejected), error=False)
         try:
             result = self.pipeline.recognize(frame, detections)
         except FaceRecognitionError as error:
             self._diagnostics.count_error()
-            self.get_logger().error(f'frame skipped: {error}', throttle_duration_sec=5.0)
+            self._log_problem(f'frame skipped: {error}')
             return
         self._latest = (frame, detections)
         faces = result.faces
@@ -180,9 +182,28 @@ class FaceRecognizerNode(Node):
         self._identified_pub.publish(faces_to_identified_msg(faces, header))
         if self._faces_pub.get_subscription_count():
             self._faces_pub.publish(faces_to_face_array_msg(faces, header))
+        values = self._diagnostics.values
+        values['unpaired_images'] = self._pairing.unpaired_images
+        values['unpaired_detections'] = self._pairing.unpaired_detections
         self._diagnostics.frame_done(
             stamp_ns=stamp_to_ns(header.stamp),
             processing_ms=(time.perf_counter() - start) * 1000.0)
+
+    def _log_problem(self, text: str, error: bool = True, period_s: float = 5.0) -> None:
+        """Log a bad-input message at most once per period for each kind of problem.
+
+        rclpy throttles per call site, which would hide a second, different problem (a
+        truncated image after a wrong encoding); the kind here is the message's start.
+        """
+        kind = text[:40]
+        now = time.monotonic()
+        if now - self._logged_problems.get(kind, -period_s) < period_s:
+            return
+        self._logged_problems[kind] = now
+        if error:
+            self.get_logger().error(text)
+        else:
+            self.get_logger().warning(text)
 
     # -------------------------------------------------------------------- services
     def _on_enroll(self, request: Enroll.Request, response: Enroll.Response):

@@ -791,8 +791,6 @@ def markdown_report(results: dict, plots: list[str]) -> str:
 
 # ========================================================================= CLI
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.description = ('Measure verification and identification accuracy; write '
-                          'report.md, results.json and ROC plots.')
     parser.add_argument('--pairs', type=Path, nargs='+', default=[],
                         help='verification pairs CSV file(s) (e.g. deepface master.csv: '
                              'file_x,file_y,Decision)')
@@ -824,8 +822,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--pad', type=int, default=0,
                         help='photos whose shorter side is below this many pixels get a '
                              'replicated border before detection (0: never)')
-    parser.add_argument('--max-side', type=int, default=1600,
-                        help='shrink larger photos to this longest side before detection')
+    parser.add_argument('--max-side', type=int, default=0,
+                        help='shrink larger photos to this longest side before detection and '
+                             'alignment (0: keep them; the detector shrinks its own input)')
     parser.add_argument('--threads', type=int, default=None)
 
 
@@ -902,7 +901,9 @@ def _summary(results: dict) -> dict:
 def main(argv=None) -> int:
     """Standalone entry (cli.py wires the same functions as the ``evaluate`` command)."""
     logging.basicConfig(level=logging.INFO, format='%(message)s')
-    parser = argparse.ArgumentParser(prog='python -m face_recognition_ros evaluate')
+    parser = argparse.ArgumentParser(prog='python -m face_recognition_ros evaluate',
+                                     description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     add_arguments(parser)
     return run(parser.parse_args(argv))
 

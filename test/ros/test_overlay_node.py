@@ -1,0 +1,148 @@
+"""face_overlay as its own process over real DDS: it draws only while someone watches.
+
+The test publishes a real frame on ``image`` and identified faces on ``faces/identified``
+with the same stamp (as face_recognizer would), and checks ``faces/image_annotated``: it
+carries the image's header and size, and the boxes are drawn on it; nothing is rendered
+while nobody subscribes (the node's /diagnostics frame count stays put) and rendering
+stops again when the last subscriber leaves. A window asked for on a headless machine is
+refused with a clear message while the node keeps working.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+import numpy as np
+import pytest
+from diagnostic_msgs.msg import DiagnosticArray
+from sensor_msgs.msg import Image
+from vision_msgs.msg import Detection2DArray
+
+import ros_harness
+from face_recognition_ros.core.types import Face
+from face_recognition_ros.ros_conversions import faces_to_identified_msg, image_msg_to_bgr
+from ros_harness import stamp_of
+
+_STAMPS = itertools.count(1_760_000_000_000_000_000, 33_333_333)
+BOX = np.array([100, 60, 120, 140], np.float32)
+
+
+@pytest.fixture(scope='module')
+def overlay(ros_session):
+    # A window on a machine without a display: refused with a message, the node carries on.
+    process = ros_session.start_node('face_overlay', parameters={'show_window': True},
+                                     env={'DISPLAY': '', 'WAYLAND_DISPLAY': ''})
+    process.wait_for_output('ready:', timeout=60)
+    yield process
+    returncode = process.stop()
+    print(f'--- face_overlay output (exit code {returncode}) ---\n{process.output()}')
+
+
+@pytest.fixture(scope='module')
+def module_probe(ros_session):
+    probe = ros_harness.RosProbe()
+    yield probe
+    probe.close()
+
+
+class Feed:
+    """Publishes frame + identified pairs and reads the overlay's diagnostics."""
+
+    def __init__(self, probe, frame):
+        self.probe = probe
+        self.frame = frame
+        self.image_pub = probe.publisher('image', Image)
+        self.identified_pub = probe.publisher('faces/identified', Detection2DArray)
+        self.diagnostics = probe.collect('/diagnostics', DiagnosticArray)
+        probe.wait_for_subscribers(self.image_pub)
+        probe.wait_for_subscribers(self.identified_pub)
+
+    def send(self) -> int:
+        stamp = next(_STAMPS)
+        image_msg = self.probe.image_msg(self.frame, stamp, frame_id='overlay_camera')
+        face = Face(box=BOX, score=0.9, name='Ada', confidence=0.8, track_id=3)
+        self.image_pub.publish(image_msg)
+        self.identified_pub.publish(faces_to_identified_msg([face], image_msg.header))
+        return stamp
+
+    def rendered(self) -> int:
+        """How many frames the overlay has drawn, from its /diagnostics.
+
+        The second report after now, so that it counts every frame sent before the call.
+        """
+        def overlay_status(msg):
+            return next((s for s in msg.status if 'face_overlay' in s.name), None)
+
+        self.diagnostics.clear()
+        deadline = time.monotonic() + 6.0
+        reports = []
+        while len(reports) < 2:
+            assert time.monotonic() < deadline, 'no /diagnostics from face_overlay'
+            reports = [status for status in map(overlay_status, self.diagnostics.messages)
+                       if status is not None]
+            time.sleep(0.05)
+        return int({kv.key: kv.value for kv in reports[-1].values}['frames'])
+
+    def send_some(self, count: int = 5) -> None:
+        for _ in range(count):
+            self.send()
+            time.sleep(0.05)
+
+
+@pytest.fixture(scope='module')
+def feed(module_probe, overlay, fixture_image):
+    return Feed(module_probe, fixture_image('obama_biden/obama.jpg'))
+
+
+def test_nothing_is_drawn_without_subscribers_then_drawn_while_watched(feed, overlay):
+    feed.send_some()
+    assert feed.rendered() == 0  # nobody watched: nothing converted or drawn
+
+    annotated = feed.probe.collect('faces/image_annotated', Image)
+    feed.probe.wait_for_publishers('faces/image_annotated')
+    deadline = time.monotonic() + 10
+    sent = []
+    while not annotated.messages and time.monotonic() < deadline:
+        sent.append(feed.send())
+        time.sleep(0.1)
+    msg = annotated.wait_for(lambda m: True)
+    assert stamp_of(msg) in sent  # the header of the image it was drawn on
+    assert msg.header.frame_id == 'overlay_camera'
+    drawn = image_msg_to_bgr(msg)
+    assert drawn.shape == feed.frame.shape
+    x, y, w, h = BOX.astype(int)
+    edge = (drawn[y:y + h, x] != feed.frame[y:y + h, x]).any(axis=1).mean()
+    assert edge > 0.9  # the box's left edge is drawn...
+    inside = np.s_[y + 40:y + h - 40, x + 40:x + w - 40]
+    assert np.array_equal(drawn[inside], feed.frame[inside])  # ...over an untouched face
+
+    feed.probe.stop_collecting(annotated)
+    time.sleep(0.5)  # let the overlay see that the subscriber left
+    watched = feed.rendered()
+    assert watched >= 1
+    feed.send_some()
+    assert feed.rendered() == watched  # nobody watches again: drawing stopped
+
+
+def test_a_window_without_display_is_refused_and_the_node_runs(overlay):
+    output = overlay.wait_for_output('show_window is on but', timeout=5)
+    assert 'RViz' in output
+    assert overlay.is_running()
+
+
+def test_bad_images_are_logged_and_the_node_carries_on(feed, overlay):
+    annotated = feed.probe.collect('faces/image_annotated', Image)
+    feed.probe.wait_for_publishers('faces/image_annotated')
+    try:
+        stamp = next(_STAMPS)
+        bad = feed.probe.image_msg(feed.frame, stamp)
+        bad.encoding = '16UC1'
+        feed.image_pub.publish(bad)
+        feed.identified_pub.publish(faces_to_identified_msg([], bad.header))
+        overlay.wait_for_output("unsupported image encoding '16UC1'", timeout=10)
+        good = feed.send()
+        annotated.wait_for(lambda m: stamp_of(m) >= good, timeout=10)
+    finally:
+        feed.probe.stop_collecting(annotated)
+    assert overlay.is_running()

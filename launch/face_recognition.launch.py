@@ -1,0 +1,67 @@
+"""Face recognition pipeline: face_detector -> face_recognizer -> face_overlay.
+
+    ros2 launch face_recognition face_recognition.launch.py image:=/camera/image_raw
+    ros2 launch face_recognition face_recognition.launch.py video_source:=/path/clip.mp4
+
+Arguments (only the ones people change; every other setting is in
+config/face_recognition.yaml, loaded for every node):
+- image: the camera topic the nodes read (default: image);
+- video_source: also start video_source on this camera index, device, video file, image
+  folder or csi://0, publishing on the image topic (default: empty, use your camera driver);
+- gallery: the gallery file (.npz) of enrolled people (default: empty,
+  $ROS_HOME/face_recognition/gallery.npz);
+- detector_backend: yunet (any CPU) or facedetect (Jetson);
+- namespace: push all nodes and their relative topics into this namespace.
+
+Watch /faces/identified (vision_msgs/Detection2DArray), and /faces/image_annotated in RViz
+(config/face_recognition.rviz).
+"""
+
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.substitutions import LaunchConfiguration
+from launch_ros.actions import Node
+from launch_ros.substitutions import FindPackageShare
+
+PACKAGE = 'face_recognition'
+PIPELINE_NODES = ('face_detector', 'face_recognizer', 'face_overlay')
+
+ARGUMENTS = (
+    ('image', 'image', 'Image topic the nodes read (remap to your camera).'),
+    ('video_source', '', 'Also start video_source on this camera index, device, video file, '
+                         'image folder or csi://0 URI; empty: no video_source.'),
+    ('gallery', '', 'Gallery file (.npz) of enrolled people; empty: '
+                    '$ROS_HOME/face_recognition/gallery.npz.'),
+    ('detector_backend', 'yunet', 'Face detector: yunet (any CPU) or facedetect (Jetson).'),
+    ('namespace', '', 'Namespace of all nodes and their relative topics.'),
+)
+
+
+def _nodes(context):
+    def value(name):
+        return LaunchConfiguration(name).perform(context).strip()
+
+    params_file = FindPackageShare(PACKAGE).perform(context) + '/config/face_recognition.yaml'
+    image, namespace = value('image'), value('namespace')
+    overrides = {
+        'face_detector': {'backend': value('detector_backend')},
+        'face_recognizer': {'gallery_path': value('gallery')} if value('gallery') else {},
+        'face_overlay': {},
+        'video_source': {'source': value('video_source')},
+    }
+    executables = list(PIPELINE_NODES)
+    if value('video_source'):
+        executables.insert(0, 'video_source')
+    return [
+        Node(package=PACKAGE, executable=executable, name=executable, namespace=namespace,
+             parameters=[params_file, overrides[executable]],
+             remappings=[('image', image)], output='screen', emulate_tty=True)
+        for executable in executables
+    ]
+
+
+def generate_launch_description():
+    return LaunchDescription(
+        [DeclareLaunchArgument(name, default_value=default, description=description)
+         for name, default, description in ARGUMENTS]
+        + [OpaqueFunction(function=_nodes)])

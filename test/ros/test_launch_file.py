@@ -1,0 +1,239 @@
+"""The launch file, parameter file and RViz config, checked against the installed package.
+
+ROS 2 from pip wheels has no ``launch`` package, so the launch file is evaluated here with
+small stand-ins for the launch classes it uses: that yields exactly the nodes, parameters,
+remappings and namespace it would start. The tests then check those executables are
+installed, that each node declares exactly the parameters of config/face_recognition.yaml
+with the same defaults, and start the same executables with the same parameters to see the
+pipeline answer. Where ``launch`` is importable (a system ROS 2), the real launch file is
+also run with the real launch service (that test is only defined there).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+import types
+from pathlib import Path
+
+import pytest
+import yaml
+from rcl_interfaces.srv import GetParameters, ListParameters
+from rclpy.parameter import parameter_value_to_python
+from vision_msgs.msg import Detection2DArray
+
+import ros_harness
+
+LAUNCH_FILE = ros_harness.REPO / 'launch' / 'face_recognition.launch.py'
+RVIZ_FILE = ros_harness.REPO / 'config' / 'face_recognition.rviz'
+INSTALLED_SHARE = ros_harness.INSTALL / 'face_recognition' / 'share' / 'face_recognition'
+CLIP = ros_harness.REPO / 'test' / 'fixtures' / 'hamilton' / 'short_hamilton_clip.mp4'
+EXPECTED_ARGUMENTS = ['image', 'video_source', 'gallery', 'detector_backend', 'namespace']
+ALL_NODES = {'video_source', 'face_detector', 'face_recognizer', 'face_overlay'}
+# Declared by rclpy itself (or by QoS overriding), not by our nodes.
+FRAMEWORK_PARAMETERS = {'use_sim_time', 'start_type_description_service'}
+
+try:
+    # Only a system ROS 2 has it. The repository's launch/ folder also imports as a (namespace)
+    # package named launch when the repository is on sys.path: look for the real thing.
+    from launch import LaunchService  # noqa: F401
+    HAVE_LAUNCH = True
+except ImportError:
+    HAVE_LAUNCH = False
+
+
+# --- The launch file, evaluated with stand-ins --------------------------------------------------
+
+class _Recorded:
+    def __init__(self, *args, **kwargs):
+        self.args, self.kwargs = args, kwargs
+
+
+class _LaunchConfiguration:
+    def __init__(self, name):
+        self.name = name
+
+    def perform(self, context):
+        return context.launch_configurations[self.name]
+
+
+class _FindPackageShare:
+    def __init__(self, package):
+        self.package = package
+
+    def perform(self, context):
+        return str(ros_harness.INSTALL / self.package / 'share' / self.package)
+
+
+def _stub_modules() -> dict[str, types.ModuleType]:
+    def module(name, **attributes):
+        stub = types.ModuleType(name)
+        stub.__dict__.update(attributes)
+        return stub
+
+    description = type('LaunchDescription', (_Recorded,), {})
+    return {
+        'launch': module('launch', LaunchDescription=description),
+        'launch.actions': module(
+            'launch.actions',
+            DeclareLaunchArgument=type('DeclareLaunchArgument', (_Recorded,), {}),
+            OpaqueFunction=type('OpaqueFunction', (_Recorded,), {})),
+        'launch.substitutions': module('launch.substitutions',
+                                       LaunchConfiguration=_LaunchConfiguration),
+        'launch_ros': module('launch_ros'),
+        'launch_ros.actions': module('launch_ros.actions',
+                                     Node=type('Node', (_Recorded,), {})),
+        'launch_ros.substitutions': module('launch_ros.substitutions',
+                                           FindPackageShare=_FindPackageShare),
+    }
+
+
+def evaluate_launch_file(monkeypatch, **arguments) -> tuple[list[str], list[dict]]:
+    """(declared argument names, keyword arguments of every Node it starts)."""
+    with monkeypatch.context() as patch:
+        for name, stub in _stub_modules().items():
+            patch.setitem(sys.modules, name, stub)
+        spec = importlib.util.spec_from_file_location('face_recognition_launch', LAUNCH_FILE)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        description = module.generate_launch_description()
+    entities = description.args[0]
+    declared = [e for e in entities if type(e).__name__ == 'DeclareLaunchArgument']
+    names = [e.args[0] if e.args else e.kwargs['name'] for e in declared]
+    configurations = {(e.args[0] if e.args else e.kwargs['name']): e.kwargs['default_value']
+                      for e in declared}
+    unknown = set(arguments) - set(configurations)
+    assert not unknown, f'the launch file has no argument(s) {unknown}'
+    configurations.update(arguments)
+    context = types.SimpleNamespace(launch_configurations=configurations)
+    nodes = []
+    for entity in entities:
+        if type(entity).__name__ == 'OpaqueFunction':
+            nodes += [node.kwargs for node in entity.kwargs['function'](context)]
+    return names, nodes
+
+
+def _parameter_file() -> dict:
+    return yaml.safe_load((ros_harness.REPO / 'config' / 'face_recognition.yaml').read_text())
+
+
+def _file_parameters(node: str) -> dict:
+    return _parameter_file()[f'/**/{node}']['ros__parameters']
+
+
+# --- Static checks ---------------------------------------------------------------------------------
+
+def test_launch_exposes_only_the_documented_arguments(monkeypatch):
+    names, _ = evaluate_launch_file(monkeypatch)
+    assert names == EXPECTED_ARGUMENTS
+
+
+def test_launch_starts_installed_executables_with_the_installed_parameter_file(monkeypatch):
+    _, default_nodes = evaluate_launch_file(monkeypatch)
+    _, with_video = evaluate_launch_file(monkeypatch, video_source=str(CLIP))
+
+    assert {n['executable'] for n in default_nodes} == ALL_NODES - {'video_source'}
+    assert {n['executable'] for n in with_video} == ALL_NODES
+    for node in with_video:
+        assert node['package'] == 'face_recognition'
+        executable = ros_harness.EXECUTABLE_DIR / node['executable']
+        assert executable.is_file() and os.access(executable, os.X_OK), executable
+        params_file = Path(node['parameters'][0])
+        assert params_file.is_file(), f'{params_file} is not installed'
+        assert yaml.safe_load(params_file.read_text()) == _parameter_file()
+        assert ('image', 'image') in node['remappings']
+
+
+def test_launch_arguments_become_parameters_remappings_and_namespace(monkeypatch):
+    _, nodes = evaluate_launch_file(
+        monkeypatch, image='/camera/image_raw', video_source='0', gallery='/data/people.npz',
+        detector_backend='facedetect', namespace='robot1')
+    by_name = {node['executable']: node for node in nodes}
+
+    assert all(node['namespace'] == 'robot1' for node in nodes)
+    assert all(('image', '/camera/image_raw') in node['remappings'] for node in nodes)
+    assert by_name['face_detector']['parameters'][1] == {'backend': 'facedetect'}
+    assert by_name['face_recognizer']['parameters'][1] == {'gallery_path': '/data/people.npz'}
+    assert by_name['video_source']['parameters'][1] == {'source': '0'}
+
+
+def test_parameter_file_has_one_section_per_node_in_any_namespace():
+    sections = _parameter_file()
+    assert set(sections) == {f'/**/{node}' for node in ALL_NODES}
+    for section in sections.values():
+        assert set(section) == {'ros__parameters'} and section['ros__parameters']
+
+
+def test_rviz_config_shows_the_annotated_image():
+    config = yaml.safe_load(RVIZ_FILE.read_text())
+    displays = config['Visualization Manager']['Displays']
+    images = [d for d in displays if d['Class'] == 'rviz_default_plugins/Image']
+    assert [d['Topic']['Value'] for d in images] == ['/faces/image_annotated']
+    assert (INSTALLED_SHARE / 'config' / 'face_recognition.rviz').is_file()
+
+
+# --- The same executables with the same parameters, running ----------------------------------------
+
+def _declared_parameters(probe, node_name: str) -> dict:
+    listed = probe.call_service(ListParameters, f'{node_name}/list_parameters',
+                                ListParameters.Request(depth=0), timeout=60.0)
+    names = [n for n in listed.result.names
+             if n not in FRAMEWORK_PARAMETERS and not n.startswith('qos_overrides.')]
+    values = probe.call_service(GetParameters, f'{node_name}/get_parameters',
+                                GetParameters.Request(names=names))
+    return {name: parameter_value_to_python(value)
+            for name, value in zip(names, values.values)}
+
+
+def test_nodes_started_as_the_launch_file_does_declare_the_file_parameters(
+        monkeypatch, start_node, probe):
+    namespace = 'launch_check'
+    _, nodes = evaluate_launch_file(monkeypatch, video_source=str(CLIP), namespace=namespace)
+    processes = {}
+    for node in nodes:
+        params_file, overrides = node['parameters']
+        processes[node['executable']] = start_node(
+            node['executable'], name=node['name'], namespace=node['namespace'],
+            params_file=params_file, parameters=overrides or None,
+            remappings=dict(node['remappings']))
+    identified = probe.collect(f'/{namespace}/faces/identified', Detection2DArray)
+
+    for executable, process in processes.items():
+        process.wait_for_output('ready:' if executable != 'video_source' else 'publishing',
+                                timeout=90)
+        declared = _declared_parameters(probe, f'/{namespace}/{executable}')
+        expected = dict(_file_parameters(executable))
+        expected.update(next(n for n in nodes if n['executable'] == executable)['parameters'][1])
+        assert declared == expected, f'{executable}: declared parameters differ from the file'
+
+    # The pipeline the launch file starts answers: faces of the clip on faces/identified.
+    with_faces = identified.wait_for(lambda msg: len(msg.detections) > 0, timeout=60)
+    assert with_faces.header.frame_id == _file_parameters('video_source')['frame_id']
+    assert all(p.is_running() for p in processes.values())
+
+
+if HAVE_LAUNCH:
+    def test_real_launch_file_runs_the_pipeline(ros_session, probe):
+        """With a system ROS 2: the real launch service runs the launch file."""
+        script = (
+            'import sys\n'
+            'from launch import LaunchDescription, LaunchService\n'
+            'from launch.actions import IncludeLaunchDescription\n'
+            'from launch.launch_description_sources import PythonLaunchDescriptionSource\n'
+            'service = LaunchService()\n'
+            'service.include_launch_description(IncludeLaunchDescription(\n'
+            f'    PythonLaunchDescriptionSource({str(INSTALLED_SHARE / "launch" / LAUNCH_FILE.name)!r}),\n'  # noqa: E501
+            f'    launch_arguments={{"video_source": {str(CLIP)!r},\n'
+            '                      "namespace": "real_launch"}.items()))\n'
+            'sys.exit(service.run())\n')
+        process = ros_harness.NodeProcess(
+            'launch', [sys.executable, '-c', script], ros_session.env,
+            ros_session.scratch / 'real_launch.log')
+        try:
+            identified = probe.collect('/real_launch/faces/identified', Detection2DArray)
+            identified.wait_for(lambda msg: len(msg.detections) > 0, timeout=90)
+        finally:
+            returncode = process.stop(timeout=20)
+            print(process.output())
+        assert returncode == 0

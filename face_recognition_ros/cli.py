@@ -344,6 +344,7 @@ def cmd_video(args) -> int:
     jsonl = open(args.jsonl, 'w', encoding='utf-8') if args.jsonl else None
     names = Counter()
     frames = 0
+    size = None
     total = source.total if args.max_frames is None else min(
         source.total or args.max_frames, args.max_frames)
     start = time.perf_counter()
@@ -354,16 +355,15 @@ def cmd_video(args) -> int:
                     break
                 if args.resize:
                     frame = letterbox(frame, args.resize)
+                elif size is not None and (frame.shape[1], frame.shape[0]) != size:
+                    frame = letterbox(frame, size)  # an image folder of mixed sizes
+                size = (frame.shape[1], frame.shape[0])
                 result = pipeline.process(frame)
                 for face in result.faces:
                     names[face.name] += 1
                 if args.output:
                     if writer is None:
-                        size = (frame.shape[1], frame.shape[0])
                         writer = _open_video_writer(args.output, source.fps, size)
-                    if (frame.shape[1], frame.shape[0]) != size:
-                        frame = letterbox(frame, size)
-                        result = pipeline.process(frame)
                     writer.write(draw_faces(frame, result.faces))
                 if jsonl:
                     jsonl.write(json.dumps({

@@ -42,7 +42,7 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable
 
 import numpy as np
 
@@ -587,6 +587,6 @@ def enroll_folder(gallery: Gallery, folder, pipeline, people: Iterable[str] | No
 
 
 __all__ = [
-    'CONFIDENCE_SCALE', 'DEFAULT_THRESHOLD', 'EnrollmentReport', 'Gallery', 'PersonEnrollment', 'enroll_folder', 'similarity_to_confidence',
-    'validate_name',
+    'CONFIDENCE_SCALE', 'DEFAULT_THRESHOLD', 'EnrollmentReport', 'Gallery', 'PersonEnrollment',
+    'enroll_folder', 'similarity_to_confidence', 'validate_name',
 ]

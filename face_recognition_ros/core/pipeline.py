@@ -82,7 +82,11 @@ def sanitize_detections(detections: Sequence[Detection], image_shape) -> list[De
             if landmarks.shape != (5, 2) or not np.all(np.isfinite(landmarks)):
                 logger.warning('ignoring malformed landmarks of a detection; locating them')
                 landmarks = None
-        score = float(detection.score) if math.isfinite(float(detection.score)) else 0.0
+        try:
+            score = float(detection.score)
+        except (TypeError, ValueError):
+            score = 0.0
+        score = min(max(score, 0.0), 1.0) if math.isfinite(score) else 0.0
         clean.append(Detection(np.array([x1, y1, x2 - x1, y2 - y1], np.float32), score,
                                landmarks))
     return clean

@@ -134,6 +134,23 @@ def test_failed_save_keeps_previous_file(tmp_path, random_gallery, monkeypatch):
     assert 'eve' not in Gallery.load(path).names()
 
 
+def test_unwritable_folder_is_reported_and_previous_file_kept(tmp_path, random_gallery,
+                                                              monkeypatch):
+    gallery, _ = random_gallery
+    path = tmp_path / 'people.npz'
+    gallery.save(path)
+    before = path.read_bytes()
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, 'Permission denied')
+
+    # What a read-only folder does to the temporary file (root ignores chmod, so simulate).
+    monkeypatch.setattr(gallery_module.tempfile, 'mkstemp', refuse)
+    with pytest.raises(GalleryError, match='writable'):
+        gallery.save(path)
+    assert path.read_bytes() == before
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason='root ignores directory permissions')
 def test_save_into_read_only_folder_keeps_previous_file(tmp_path, random_gallery):
     gallery, _ = random_gallery

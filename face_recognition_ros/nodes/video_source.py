@@ -169,10 +169,12 @@ class VideoSourceNode(Node):
         super().__init__(NODE_NAME, **node_options)
         self._declare_parameters()
         value = {name: self.get_parameter(name).value for name in (
-            'source', 'loop', 'rate', 'frame_id', 'width', 'height', 'shutdown_at_end')}
+            'source', 'loop', 'rate', 'frame_id', 'width', 'height', 'shutdown_at_end',
+            'wait_for_subscriber')}
         self._loop = value['loop']
         self._frame_id = value['frame_id']
         self._shutdown_at_end = value['shutdown_at_end']
+        self._wait_for_subscriber = value['wait_for_subscriber']
         self._source = open_source(value['source'], value['width'], value['height'],
                                    self.get_logger())
         rate = value['rate'] or self._source.native_rate
@@ -212,8 +214,15 @@ class VideoSourceNode(Node):
             integer_range=[IntegerRange(from_value=0, to_value=10000, step=1)]))
         self.declare_parameter('shutdown_at_end', False, describe(
             'Exit the node when a video file or folder ends (with loop false).'))
+        self.declare_parameter('wait_for_subscriber', False, describe(
+            'Start reading only once something subscribes to the image topic, so a recorded '
+            'video is processed from its first frame (demos, benchmarks, tests).'))
 
     def _run(self) -> None:
+        if self._wait_for_subscriber:
+            while self._publisher.get_subscription_count() == 0:
+                if self._stop.wait(0.05):
+                    return
         next_time = time.monotonic()
         while not self._stop.is_set():
             frame = self._source.read()

@@ -160,3 +160,41 @@ def test_missing_model_fails_with_advice_and_exit_code_1(start_node, ros_session
     assert node.popen.returncode == 1
     output = node.output()
     assert 'missing.onnx' in output and 'Traceback' not in output
+
+
+# --- video_source, the detector's usual input ---------------------------------------------------
+
+def test_video_source_publishes_a_folder_once_with_stamps_and_frame_id(
+        start_node, probe, ros_session, fixture_image):
+    folder = ros_session.scratch / 'frames'
+    folder.mkdir(exist_ok=True)
+    for name in ('obama.jpg', 'two_people.jpg'):
+        (folder / name).write_bytes(
+            (ros_harness.REPO / 'test' / 'fixtures' / 'obama_biden' / name).read_bytes())
+    (folder / 'notes.txt').write_text('not an image')
+    images = probe.collect('/folder_test/image', Image, qos=probe.best_effort_qos())
+
+    # Reliable images and a low rate: this test counts frames, so none may be lost.
+    node = start_node('video_source', namespace='folder_test', parameters={
+        'source': str(folder), 'loop': False, 'rate': 2.0, 'frame_id': 'test_camera',
+        'shutdown_at_end': True, 'wait_for_subscriber': True,
+        'qos_overrides./folder_test/image.publisher.reliability': 'reliable',
+        'qos_overrides./folder_test/image.publisher.depth': 5})
+    node.popen.wait(timeout=ros_harness.DEFAULT_TIMEOUT_S)
+
+    assert node.popen.returncode == 0, node.output()
+    assert 'end of' in node.output() and '2 frames published' in node.output()
+    received = images.wait_for_count(2, timeout=5.0)
+    assert [m.header.frame_id for m in received] == ['test_camera', 'test_camera']
+    assert stamp_of(received[0]) < stamp_of(received[1])
+    first = fixture_image('obama_biden/obama.jpg')
+    assert (received[0].height, received[0].width, received[0].encoding) == (
+        first.shape[0], first.shape[1], 'bgr8')
+
+
+def test_video_source_refuses_a_missing_file_with_advice(start_node, ros_session):
+    node = start_node('video_source', name='video_source_missing',
+                      parameters={'source': str(ros_session.scratch / 'missing.mp4')})
+    node.popen.wait(timeout=ros_harness.DEFAULT_TIMEOUT_S)
+    assert node.popen.returncode == 1
+    assert 'does not exist' in node.output() and 'Traceback' not in node.output()

@@ -236,3 +236,107 @@ def test_vision_msgs_type_hash_matches_upstream():
     hashes = json.loads(description.read_text())['type_hashes']
     own = next(h for h in hashes if h['type_name'] == 'vision_msgs/msg/Detection2DArray')
     assert own['hash_string'] == UPSTREAM_DETECTION2D_ARRAY_HASH
+
+
+# --- Pairing by stamp and the node helpers (no DDS needed) --------------------------------------
+
+def _stamped(tag: str, stamp_ns: int):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(tag=tag, header=_header(stamp_ns))
+
+
+def test_stamp_pairing_pairs_equal_stamps_in_any_arrival_order():
+    from face_recognition_ros.nodes.message_pairing import StampPairing
+
+    pairs = []
+    pairing = StampPairing(lambda image, dets: pairs.append((image.tag, dets.tag)))
+    pairing.add(0, _stamped('image1', 100))
+    pairing.add(1, _stamped('dets2', 200))   # detections before their image
+    pairing.add(1, _stamped('dets1', 100))
+    pairing.add(0, _stamped('image2', 200))
+    assert pairs == [('image1', 'dets1'), ('image2', 'dets2')]
+    assert pairing.pending() == (0, 0) and pairing.unpaired == [0, 0]
+
+
+def test_stamp_pairing_discards_what_never_pairs_and_says_so():
+    from face_recognition_ros.nodes.message_pairing import StampPairing
+
+    pairs, lost = [], []
+    pairing = StampPairing(lambda image, dets: pairs.append((image.tag, dets.tag)),
+                           queue_size=2, on_unpaired=lambda stream, msg: lost.append(msg.tag))
+    pairing.add(1, _stamped('orphan_dets', 50))  # its image never arrives
+    pairing.add(0, _stamped('image_dropped', 60))  # the detector skipped this one
+    pairing.add(0, _stamped('image', 70))
+    pairing.add(1, _stamped('dets', 70))
+    assert pairs == [('image', 'dets')]
+    assert sorted(lost) == ['image_dropped', 'orphan_dets'] and pairing.unpaired == [1, 1]
+    for stamp in (80, 90, 100):  # a bounded queue: old images go when no detections come
+        pairing.add(0, _stamped(f'image{stamp}', stamp))
+    assert pairing.pending() == (2, 0) and 'image80' in lost
+
+
+def test_stamp_pairing_with_slop_takes_the_nearest_partner():
+    from face_recognition_ros.nodes.message_pairing import StampPairing
+
+    pairs = []
+    pairing = StampPairing(lambda image, dets: pairs.append((image.tag, dets.tag)),
+                           slop_s=0.010)
+    pairing.add(0, _stamped('image_a', 1_000_000_000))
+    pairing.add(0, _stamped('image_b', 1_008_000_000))
+    pairing.add(1, _stamped('dets', 1_006_000_000))
+    pairing.add(1, _stamped('dets_far', 2_000_000_000))  # 1 s away: no partner
+    assert pairs == [('image_b', 'dets')]
+
+
+def test_repeat_limited_log_shows_each_problem_once_then_counts_repeats():
+    from face_recognition_ros.nodes.node_support import RepeatLimitedLog
+
+    lines = []
+    logger = type('Logger', (), {'error': lambda self, text: lines.append(text),
+                                 'warning': lambda self, text: lines.append(text)})()
+    log = RepeatLimitedLog(logger, period_s=60.0)
+    for _ in range(3):
+        log.error('unsupported encoding')
+    log.error('truncated')
+    assert lines == ['unsupported encoding', 'truncated']
+    log = RepeatLimitedLog(logger, period_s=0.0)
+    lines.clear()
+    log.error('x')
+    log.error('x')
+    assert lines == ['x', 'x']
+
+
+def test_latest_frame_worker_processes_the_newest_and_counts_the_skipped():
+    import threading
+    import time
+
+    from face_recognition_ros.nodes.node_support import LatestFrameWorker
+
+    started, release, processed, dropped = threading.Event(), threading.Event(), [], []
+
+    def process(item):
+        if item == 'first':
+            started.set()
+            release.wait(5.0)  # busy while the next frames arrive
+        if item == 'boom':
+            raise RuntimeError('bad frame')
+        processed.append(item)
+
+    errors = []
+    logger = type('Logger', (), {'error': lambda self, text: errors.append(text)})()
+    worker = LatestFrameWorker(process, logger, on_drop=lambda: dropped.append(1))
+    worker.submit('first')
+    assert started.wait(5.0)
+    for item in ('second', 'third', 'newest'):
+        worker.submit(item)
+    release.set()
+    deadline = time.monotonic() + 5.0
+    while not worker.idle() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    worker.submit('boom')
+    while not errors and time.monotonic() < deadline:
+        time.sleep(0.01)
+    worker.stop()
+    assert processed == ['first', 'newest'] and len(dropped) == 2
+    assert errors and 'bad frame' in errors[0]

@@ -197,9 +197,12 @@ def dds_environment(domain_id: int, share: Path, log_dir: Path) -> dict[str, str
 # --- Collector --------------------------------------------------------------------------------
 
 class DemoCollector:
-    """Subscribes to the pipeline's inputs and outputs, records and writes them.
+    """Subscribes to the pipeline's input and outputs, records them, writes the outputs.
 
-    Runs its rclpy node in a background thread; the main thread watches the processes.
+    A frame is a stamp seen on ``image`` or on ``faces/identified``: the collector's own
+    image subscription may miss the first frames while DDS discovery completes. With
+    ``max_frames`` only the first N stamps count. Runs its rclpy node in a background
+    thread; the main thread watches the processes.
     """
 
     def __init__(self, output: Path, video_fps: float, max_frames: int | None):
@@ -213,12 +216,12 @@ class DemoCollector:
         self.video_fps = video_fps
         self.max_frames = max_frames
         self.lock = threading.Lock()
-        self.image_stamps: list[int] = []
+        self.stamps: set[int] = set()
+        self.image_stamps: set[int] = set()
         self.identified: dict[int, dict] = {}
         self.annotated_frames = 0
         self.last_message_at = time.monotonic()
         self._writer = None
-        self._jsonl = open(output / 'identified.jsonl', 'w', encoding='utf-8')  # noqa: SIM115
 
         self.context = rclpy.context.Context()
         rclpy.init(context=self.context)
@@ -241,39 +244,40 @@ class DemoCollector:
             while self.context.ok():
                 self._executor.spin_once(timeout_sec=0.05)
 
-    def _wanted(self, stamp_ns: int) -> bool:
-        """Only the first max_frames frames count (the source may overshoot by one)."""
-        if self.max_frames is None:
-            return True
-        return stamp_ns in self.image_stamps[:self.max_frames]
+    def _see(self, stamp_ns: int) -> bool:
+        """Note a frame's stamp; False when it is beyond the first max_frames (call locked)."""
+        self.last_message_at = time.monotonic()
+        if self.max_frames is not None and stamp_ns not in self.stamps and \
+                len(self.stamps) >= self.max_frames and stamp_ns > max(self.stamps):
+            return False
+        self.stamps.add(stamp_ns)
+        return True
 
     def _on_image(self, msg) -> None:
         from face_recognition_ros.ros_conversions import stamp_to_ns
 
+        stamp_ns = stamp_to_ns(msg.header.stamp)
         with self.lock:
-            self.image_stamps.append(stamp_to_ns(msg.header.stamp))
-            self.last_message_at = time.monotonic()
+            if self._see(stamp_ns):
+                self.image_stamps.add(stamp_ns)
 
     def _on_identified(self, msg) -> None:
         from face_recognition_ros.ros_conversions import faces_from_identified_msg, stamp_to_ns
 
         arrival_ns = time.time_ns()
         stamp_ns = stamp_to_ns(msg.header.stamp)
+        faces = [{
+            'name': face.name,
+            'confidence': round(float(face.confidence), 4),
+            'track_id': face.track_id,
+            'box': [round(float(v), 1) for v in face.box],
+        } for face in faces_from_identified_msg(msg)]
         with self.lock:
-            self.last_message_at = time.monotonic()
-            if not self._wanted(stamp_ns) and self.image_stamps:
-                return
-            faces = [{
-                'name': face.name,
-                'confidence': round(float(face.confidence), 4),
-                'track_id': face.track_id,
-                'box': [round(float(v), 1) for v in face.box],
-            } for face in faces_from_identified_msg(msg)]
-            record = {'stamp_ns': stamp_ns, 'frame_id': msg.header.frame_id,
-                      'latency_ms': round((arrival_ns - stamp_ns) / 1e6, 2),
-                      'arrival_ns': arrival_ns, 'faces': faces}
-            self.identified[stamp_ns] = record
-            self._jsonl.write(json.dumps(record) + '\n')
+            if self._see(stamp_ns):
+                self.identified[stamp_ns] = {
+                    'stamp_ns': stamp_ns, 'frame_id': msg.header.frame_id,
+                    'latency_ms': round((arrival_ns - stamp_ns) / 1e6, 2),
+                    'arrival_ns': arrival_ns, 'faces': faces}
 
     def _on_annotated(self, msg) -> None:
         import cv2
@@ -282,7 +286,7 @@ class DemoCollector:
         from face_recognition_ros.ros_conversions import image_msg_to_bgr, stamp_to_ns
 
         with self.lock:
-            if not self._wanted(stamp_to_ns(msg.header.stamp)) and self.image_stamps:
+            if not self._see(stamp_to_ns(msg.header.stamp)):
                 return
         try:
             frame = image_msg_to_bgr(msg)
@@ -302,41 +306,45 @@ class DemoCollector:
 
     def frames_seen(self) -> int:
         with self.lock:
-            return len(self.image_stamps)
+            return len(self.stamps)
 
     def pending(self) -> int:
         """Frames seen on `image` that have no identified result yet."""
         with self.lock:
-            stamps = self.image_stamps[:self.max_frames] if self.max_frames else \
-                self.image_stamps
-            return sum(1 for stamp in stamps if stamp not in self.identified)
+            return len(self.image_stamps - set(self.identified))
 
     def idle_s(self) -> float:
         with self.lock:
             return time.monotonic() - self.last_message_at
 
     def close(self) -> None:
+        """Stop listening, finish the video, write identified.jsonl (in stamp order)."""
         self.context.try_shutdown()
         self._thread.join(timeout=5.0)
         self._executor.shutdown()
         self.node.destroy_node()
         if self._writer is not None:
             self._writer.release()
-        self._jsonl.close()
+        with open(self.output / 'identified.jsonl', 'w', encoding='utf-8') as jsonl:
+            for record in self.records():
+                jsonl.write(json.dumps(record) + '\n')
+
+    def records(self) -> list[dict]:
+        with self.lock:
+            return sorted(self.identified.values(), key=lambda r: r['stamp_ns'])
 
     def summary(self) -> dict:
+        records = self.records()
         with self.lock:
-            records = sorted(self.identified.values(), key=lambda r: r['stamp_ns'])
-            frames_published = len(self.image_stamps[:self.max_frames] if self.max_frames
-                                   else self.image_stamps)
+            frames = len(self.stamps)
         per_name = Counter(face['name'] for record in records for face in record['faces'])
         latencies = np.array([record['latency_ms'] for record in records], dtype=np.float64)
         span_s = ((records[-1]['arrival_ns'] - records[0]['arrival_ns']) / 1e9
                   if len(records) > 1 else 0.0)
         return {
-            'frames_published': frames_published,
+            'frames': frames,
             'frames_identified': len(records),
-            'frames_without_result': max(frames_published - len(records), 0),
+            'frames_without_result': max(frames - len(records), 0),
             'frames_annotated': self.annotated_frames,
             'frames_with_faces': sum(1 for record in records if record['faces']),
             'faces_per_name': dict(per_name.most_common()),
@@ -383,7 +391,8 @@ def node_parameters(args, gallery_path: Path, fps: float) -> dict[str, dict]:
     """Parameters on top of config/face_recognition.yaml for this run."""
     return {
         'video_source': {'source': str(args.clip.resolve()), 'loop': False,
-                         'shutdown_at_end': True, 'rate': float(args.rate or fps),
+                         'shutdown_at_end': True, 'wait_for_subscriber': True,
+                         'rate': float(args.rate or fps),
                          'frame_id': 'hamilton_clip'},
         'face_recognizer': {'gallery_path': str(gallery_path.resolve())},
     }
@@ -399,7 +408,7 @@ def run(args) -> int:
     output = args.output
     log_dir = output / 'logs'
     log_dir.mkdir(parents=True, exist_ok=True)
-    for stale in ('annotated.mp4', 'identified.jsonl', 'summary.json'):
+    for stale in ('annotated.mp4', 'identified.jsonl', 'summary.json', 'gallery.npz'):
         (output / stale).unlink(missing_ok=True)
 
     gallery_path = output / 'gallery.npz'
@@ -466,7 +475,7 @@ def _wait_ready(nodes: dict[str, NodeProcess], collector: DemoCollector) -> bool
                 return False
         if (node.count_publishers('faces/identified') >= 1
                 and node.count_publishers('faces/image_annotated') >= 1
-                and node.count_subscribers('image') >= 2):
+                and node.count_subscribers('image') >= len(nodes) + 1):
             return True
         time.sleep(0.1)
     print('demo: the nodes did not come up within '
@@ -497,8 +506,8 @@ def _play(source: NodeProcess, nodes: dict[str, NodeProcess], collector: DemoCol
 
 
 def _print_summary(summary: dict) -> None:
-    print(f"Frames: {summary['frames_published']} published, {summary['frames_identified']} "
-          f"identified ({summary['frames_without_result']} without a result), "
+    print(f"Frames: {summary['frames']}: {summary['frames_identified']} identified "
+          f"({summary['frames_without_result']} without a result), "
           f"{summary['frames_with_faces']} with faces, {summary['frames_annotated']} annotated")
     names = summary['faces_per_name']
     print('Faces per name: ' + (', '.join(f'{name}: {count}' for name, count in names.items())

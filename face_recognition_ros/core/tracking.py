@@ -6,12 +6,13 @@ the tracker follows each face from frame to frame and tells the pipeline which t
 a fresh embedding:
 
 - a new track (nobody knows who it is yet);
-- a track whose identity is still uncertain (fewer than ``min_votes`` identifications, a
-  voted confidence within ``uncertain_margin`` of the 0.5 decision point, or a latest
-  identification that disagrees with the vote), at most every ``uncertain_interval``
-  frames;
-- every ``reembed_interval`` frames otherwise, so a wrong early answer gets corrected and a
-  person who changed place with another is caught;
+- a track whose identity is still uncertain (fewer than ``min_votes`` identifications
+  that are not all decisive, a voted confidence within ``uncertain_margin`` of the 0.5
+  decision point, or a latest identification that disagrees with the vote), at most
+  every ``uncertain_interval`` frames;
+- every ``reembed_interval`` frames otherwise (``stable_interval_factor`` times that once
+  the last ``stable_votes`` answers agree decisively), so a wrong early answer gets
+  corrected and a person who changed place with another is caught;
 - when the face grew by ``growth_ratio`` since its last embedding (it came closer: a
   better view);
 - when the detection continued the track only by centre distance, with little overlap
@@ -120,7 +121,8 @@ class FaceTracker:
                  reembed_interval: int = 20, uncertain_interval: int = 3,
                  uncertain_margin: float = 0.1, growth_ratio: float = 1.4,
                  max_reembeds_per_frame: int | None = 1,
-                 identity_switch_similarity: float = 0.25):
+                 identity_switch_similarity: float = 0.25, decisive_margin: float = 0.4,
+                 stable_votes: int = 3, stable_interval_factor: int = 2):
         """
         Args:
             iou_threshold: a detection continues a track when their IoU reaches this...
@@ -129,8 +131,15 @@ class FaceTracker:
             max_missed: frames a track survives without a detection (brief occlusion,
                 a missed detection) before it expires.
             vote_window: identifications kept per track for the identity vote.
-            min_votes: below this many identifications a track counts as uncertain.
+            min_votes: below this many identifications a track counts as uncertain,
+                unless every one of them was decisive.
+            decisive_margin: an identification whose confidence is at least this far
+                from 0.5 (>= 0.9 or <= 0.1 by default) is decisive: a clear match or a
+                clear stranger.
             reembed_interval: frames between routine re-embeddings of a track.
+            stable_votes, stable_interval_factor: once the last ``stable_votes``
+                identifications agree and are all decisive, the routine interval is
+                multiplied by ``stable_interval_factor``.
             uncertain_interval: frames between re-embeddings of an uncertain track.
             uncertain_margin: a voted confidence within this of 0.5 is uncertain.
             growth_ratio: re-embed when the box area grew by this factor since the
@@ -142,9 +151,10 @@ class FaceTracker:
                 suits SFace, whose same-person pairs mostly score above its 0.363
                 threshold and different people mostly below 0.2; -1 disables the check.
         """
-        if max_missed < 0 or vote_window < 1 or reembed_interval < 1 or uncertain_interval < 1:
+        if (max_missed < 0 or vote_window < 1 or reembed_interval < 1
+                or uncertain_interval < 1 or stable_interval_factor < 1):
             raise ValueError('max_missed must be >= 0 and vote_window, reembed_interval, '
-                             'uncertain_interval >= 1')
+                             'uncertain_interval, stable_interval_factor >= 1')
         self.iou_threshold = float(iou_threshold)
         self.max_centre_distance = float(max_centre_distance)
         self.max_missed = int(max_missed)
@@ -156,6 +166,9 @@ class FaceTracker:
         self.growth_ratio = float(growth_ratio)
         self.max_reembeds_per_frame = max_reembeds_per_frame
         self.identity_switch_similarity = float(identity_switch_similarity)
+        self.decisive_margin = float(decisive_margin)
+        self.stable_votes = int(stable_votes)
+        self.stable_interval_factor = int(stable_interval_factor)
         self.frame_index = -1
         self._tracks: list[Track] = []
         self._ids = itertools.count(1)
@@ -261,10 +274,28 @@ class FaceTracker:
         track.missed = 0
 
     # ------------------------------------------------------------ embedding policy
+    def _is_decisive(self, match: Match) -> bool:
+        return abs(match.confidence - 0.5) >= self.decisive_margin
+
     def _is_uncertain(self, track: Track) -> bool:
-        return (len(track.votes) < self.min_votes
+        few_votes = len(track.votes) < self.min_votes and not all(
+            self._is_decisive(vote) for vote in track.votes)
+        return (few_votes
                 or abs(track.confidence - 0.5) < self.uncertain_margin
                 or track.votes[-1].name != track.name)
+
+    def _is_stable(self, track: Track) -> bool:
+        """The last ``stable_votes`` identifications agree and none was a close call."""
+        if len(track.votes) < self.stable_votes:
+            return False
+        recent = list(track.votes)[-self.stable_votes:]
+        return all(vote.name == track.name and self._is_decisive(vote) for vote in recent)
+
+    def reembed_interval_of(self, track: Track) -> int:
+        """Frames until a routine re-embedding: longer once the identity is stable."""
+        if self._is_stable(track):
+            return self.reembed_interval * self.stable_interval_factor
+        return self.reembed_interval
 
     def embedding_reason(self, track: Track) -> str | None:
         """Why ``track`` needs a fresh embedding this frame, or None when it does not."""
@@ -273,7 +304,7 @@ class FaceTracker:
         if track.jumped:
             return 'jumped'
         since = self.frame_index - track.last_embed_frame
-        if since >= self.reembed_interval:
+        if since >= self.reembed_interval_of(track):
             return 'interval'
         if track.last_embed_area > 0 and track.area >= self.growth_ratio * track.last_embed_area:
             return 'grew'

@@ -132,3 +132,25 @@ def test_ids_are_kept_on_the_bundled_clip(detector, fixtures_dir):
     close_up = [track_id for index, track_id in largest_id if 85 <= index <= 200]
     assert len(close_up) >= 100
     assert len(set(close_up)) == 1  # Lin-Manuel keeps his id for the whole shot
+
+
+def test_decisive_answers_need_fewer_embeddings_than_close_calls():
+    def embed_frames(match, frames=60):
+        tracker = FaceTracker(reembed_interval=10, stable_votes=3, stable_interval_factor=2,
+                              min_votes=2, uncertain_interval=3)
+        due = []
+        for frame in range(frames):
+            tracks = tracker.update([det(100, 100)])
+            if tracker.select_for_embedding(tracks):
+                due.append(frame)
+                tracker.record(tracks[0], match)
+        return due
+
+    # A clear match: no second opinion needed at once; after 3 agreeing answers the
+    # routine interval doubles.
+    assert embed_frames(Match('ada', 0.99, 0.7)) == [0, 10, 20, 40]
+    # A clear stranger likewise.
+    assert embed_frames(Match(UNKNOWN, 0.01, 0.1)) == [0, 10, 20, 40]
+    # A close call is checked again every uncertain_interval frames.
+    close = embed_frames(Match('ada', 0.55, 0.37), frames=12)
+    assert close == [0, 3, 6, 9]

@@ -604,8 +604,10 @@ def main(argv: list[str] | None = None) -> int:
         min(args.verbose, 2)], format='%(levelname)s %(name)s: %(message)s')
     try:
         return int(args.handler(args) or 0)
-    except FaceRecognitionError as error:
-        print(f'error: {error}', file=sys.stderr)
+    except (FaceRecognitionError, OSError) as error:
+        # OSError: an output path that cannot be written, a full disk... user errors too.
+        message = str(error).replace('\n', ' ').strip()
+        print(f'error: {message}', file=sys.stderr)
         return EXIT_USAGE_ERROR
     except KeyboardInterrupt:
         print('interrupted', file=sys.stderr)

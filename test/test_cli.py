@@ -190,3 +190,20 @@ def test_cli_works_without_the_evaluation_module(gallery_path):
     assert run_cli('list', '-g', gallery_path, python_code=code).returncode == 0
     result = run_cli('evaluate', python_code=code, check=False)
     assert result.returncode == 2 and 'evaluate is unavailable' in result.stderr
+
+
+def test_video_reads_an_image_folder_of_mixed_sizes(gallery_path, tmp_path):
+    frames = tmp_path / 'frames'
+    frames.mkdir()
+    shutil.copy(FIXTURES / 'obama_biden' / 'two_people.jpg', frames / '0001.jpg')
+    shutil.copy(FIXTURES / 'obama_biden' / 'obama.jpg', frames / '0002.jpg')
+    output = tmp_path / 'out.mp4'
+    result = run_cli('video', '-g', gallery_path, frames, '-o', output, '--quiet')
+    summary = json.loads(result.stdout)
+    assert summary['frames'] == 2
+    assert summary['faces_per_name'] == {'obama': 2, 'biden': 1}
+    capture = cv2.VideoCapture(str(output))
+    assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 2
+    capture.release()
+    result = run_cli('video', '-g', gallery_path, tmp_path / 'nothing-here', check=False)
+    assert result.returncode == 2 and 'camera index' in result.stderr

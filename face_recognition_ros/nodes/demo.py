@@ -434,10 +434,11 @@ def run(args) -> int:
         collector = DemoCollector(output, fps, args.max_frames)
         stack.callback(collector.close)
         nodes: dict[str, NodeProcess] = {}
+        exit_codes: dict[str, int] = {}
 
         def stop_all():
-            for node in reversed(list(nodes.values())):
-                node.stop()
+            for name, node in reversed(list(nodes.items())):
+                exit_codes[name] = node.stop()
         stack.callback(stop_all)
 
         for name in NODES:
@@ -458,9 +459,13 @@ def run(args) -> int:
                     'wall_time_s': round(elapsed, 1), 'peak_rss_mib': peak_rss,
                     'outputs': {'video': str(output / 'annotated.mp4'),
                                 'identified': str(output / 'identified.jsonl')}})
+    summary['exit_codes'] = exit_codes
     (output / 'summary.json').write_text(json.dumps(summary, indent=1) + '\n')
     _print_summary(summary)
-    return 0 if summary['frames_identified'] else 1
+    failed = {name: code for name, code in exit_codes.items() if code != 0}
+    if failed:
+        print(f'demo: nodes failed: {failed}; logs in {log_dir}', file=sys.stderr)
+    return 0 if summary['frames_identified'] and not failed else 1
 
 
 def _wait_ready(nodes: dict[str, NodeProcess], collector: DemoCollector) -> bool:
@@ -489,6 +494,11 @@ def _play(source: NodeProcess, nodes: dict[str, NodeProcess], collector: DemoCol
     """Let the clip run to its end (or max_frames), drain the pipeline, stop the nodes."""
     peak = {}
     while source.is_running():
+        crashed = [p for n, p in nodes.items() if n != 'video_source' and not p.is_running()]
+        if crashed:
+            print(f'demo: {crashed[0].name} stopped during the clip; the end of its log '
+                  f'({crashed[0].log_path}):\n{crashed[0].output()[-3000:]}', file=sys.stderr)
+            break
         if max_frames is not None and collector.frames_seen() >= max_frames:
             break
         if collector.frames_seen() and collector.idle_s() > DRAIN_TIMEOUT_S:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import time
+import traceback
 from pathlib import Path
 
 import numpy as np
@@ -172,6 +173,11 @@ class FaceRecognizerNode(Node):
         except FaceRecognitionError as error:
             self._diagnostics.count_error()
             self._log_problem(f'frame skipped: {error}')
+            return
+        except Exception:  # noqa: BLE001 - a bug on one frame must not stop the robot's node
+            self._diagnostics.count_error()
+            self._log_problem(f'frame skipped, unexpected error (please report it):\n'
+                              f'{traceback.format_exc()}')
             return
         self._latest = (frame, detections)
         faces = result.faces

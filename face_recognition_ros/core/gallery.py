@@ -380,7 +380,10 @@ class Gallery:
                 f'no gallery at {path}: enroll people first (python -m face_recognition_ros '
                 f'enroll --gallery {path} DIR) or check the path')
         try:
-            with np.load(path, allow_pickle=False) as archive:
+            loaded = np.load(path, allow_pickle=False)
+            if not isinstance(loaded, np.lib.npyio.NpzFile):  # a bare .npy array
+                raise ValueError('not an .npz archive')
+            with loaded as archive:
                 embeddings = np.asarray(archive['embeddings'])
                 labels = np.asarray(archive['labels'])
                 metadata = json.loads(str(archive['metadata']))

@@ -177,7 +177,7 @@ def test_other_model_is_refused(tmp_path, random_gallery):
         Gallery.load(path, expected_model_id='another-model')
 
 
-@pytest.mark.parametrize('damage', ['truncate', 'garbage', 'bad_json', 'bad_labels'])
+@pytest.mark.parametrize('damage', ['truncate', 'garbage', 'bad_json', 'bad_labels', 'npy'])
 def test_corrupt_file_is_reported_and_left_alone(tmp_path, random_gallery, damage):
     gallery, _ = random_gallery
     path = tmp_path / 'people.npz'
@@ -186,6 +186,9 @@ def test_corrupt_file_is_reported_and_left_alone(tmp_path, random_gallery, damag
         path.write_bytes(path.read_bytes()[:300])
     elif damage == 'garbage':
         path.write_bytes(b'\x00not a gallery' * 10)
+    elif damage == 'npy':
+        with open(path, 'wb') as handle:
+            np.save(handle, np.zeros((3, 128), np.float32))
     else:
         with np.load(path) as archive:
             arrays = dict(archive)

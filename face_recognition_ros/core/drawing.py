@@ -36,9 +36,13 @@ def color_for_name(name: str) -> tuple[int, int, int]:
 
 
 def face_label(face: Face) -> str:
-    """``name 0.87 #3``: the text drawn above a face."""
+    """``name 0.87 #3``: the text drawn above a face.
+
+    An ``unknown`` face shows no number: its confidence is that of the nearest enrolled
+    person (below 0.5), which on screen would read as doubt about being unknown.
+    """
     parts = [face.name]
-    if face.name != UNKNOWN or face.confidence > 0:
+    if face.name != UNKNOWN:
         parts.append(f'{face.confidence:.2f}')
     if face.track_id is not None:
         parts.append(f'#{face.track_id}')

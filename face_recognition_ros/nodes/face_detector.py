@@ -99,7 +99,12 @@ class FaceDetectorNode(Node):
             self._diagnostics.count_error()
             self._problems.error(f'detection failed: {error}')
             return
-        self._publisher.publish(detections_to_msg(detections, msg.header))
+        try:
+            self._publisher.publish(detections_to_msg(detections, msg.header))
+        except Exception:  # noqa: BLE001
+            if self.context.ok():
+                raise
+            return  # Ctrl-C arrived while this frame was processed: nothing left to tell
         self._diagnostics.frame_done(stamp_ns=stamp_to_ns(msg.header.stamp),
                                      processing_ms=(time.perf_counter() - start) * 1000.0)
 

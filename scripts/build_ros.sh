@@ -51,9 +51,10 @@ or create the pip environment first with scripts/setup_env.sh (expected $venv)"
   mapfile -t stale < <(grep -rl --include='*.cmake' '/opt/python/cp3' "$venv/share" || true)
   if [ "${#stale[@]}" -gt 0 ]; then
     echo "Fixing include paths in ${#stale[@]} CMake export files of the ROS wheels" >&2
+    wheel_py='/opt/python/cp3[0-9]+-cp3[0-9]+'
     sed -i -E \
-      -e "s#/opt/python/cp3[0-9]+-cp3[0-9]+/lib/python3\.[0-9]+/site-packages/numpy/_core/include#${np_include}#g" \
-      -e "s#/opt/python/cp3[0-9]+-cp3[0-9]+/include/python3\.[0-9]+#${py_include}#g" \
+      -e "s#${wheel_py}/lib/python3\.[0-9]+/site-packages/numpy/_core/include#${np_include}#g" \
+      -e "s#${wheel_py}/include/python3\.[0-9]+#${py_include}#g" \
       "${stale[@]}"
   fi
   # Without the venv on AMENT_PREFIX_PATH rosidl finds no typesupport packages.

@@ -116,11 +116,16 @@ class _JetsonSource:
     def __init__(self, uri: str, width: int, height: int):
         try:
             import jetson_utils
-        except ImportError as error:
-            raise FaceRecognitionError(
-                f'{uri!r} needs jetson_utils (jetson-inference), which is not installed: run '
-                'on a Jetson inside the dustynv/ros container, or use a V4L2 camera '
-                '(/dev/video0) instead.') from error
+        except ImportError:
+            jetson_utils = None
+        if jetson_utils is None:
+            try:  # jetson-inference releases before 2022 name it jetson.utils
+                import jetson.utils as jetson_utils
+            except ImportError as error:
+                raise FaceRecognitionError(
+                    f'{uri!r} needs jetson_utils (jetson-inference), which is not installed: '
+                    'run on a Jetson inside the dustynv/ros container, or use a V4L2 camera '
+                    '(/dev/video0) instead.') from error
         self._utils = jetson_utils
         argv = []
         if width > 0 and height > 0:
@@ -131,7 +136,10 @@ class _JetsonSource:
         self.description = uri
 
     def read(self) -> np.ndarray | None:
-        image = self._source.Capture(timeout=1000)
+        try:
+            image = self._source.Capture(timeout=1000)
+        except TypeError:  # jetson.utils before 2022: no timeout argument
+            image = self._source.Capture()
         if image is None:  # a timeout; the stream may continue
             return np.empty((0, 0, 3), np.uint8) if self._source.IsStreaming() else None
         self._utils.cudaDeviceSynchronize()

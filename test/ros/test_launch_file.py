@@ -122,7 +122,7 @@ def _file_parameters(node: str) -> dict:
     return _parameter_file()[f'/**/{node}']['ros__parameters']
 
 
-# --- Static checks ---------------------------------------------------------------------------------
+# --- Static checks ----------------------------------------------------------------------
 
 def test_launch_exposes_only_the_documented_arguments(monkeypatch):
     names, _ = evaluate_launch_file(monkeypatch)
@@ -173,7 +173,7 @@ def test_rviz_config_shows_the_annotated_image():
     assert (INSTALLED_SHARE / 'config' / 'face_recognition.rviz').is_file()
 
 
-# --- The same executables with the same parameters, running ----------------------------------------
+# --- The same executables with the same parameters, running -----------------------------
 
 def _declared_parameters(probe, node_name: str) -> dict:
     listed = probe.call_service(ListParameters, f'{node_name}/list_parameters',
@@ -216,6 +216,7 @@ def test_nodes_started_as_the_launch_file_does_declare_the_file_parameters(
 if HAVE_LAUNCH:
     def test_real_launch_file_runs_the_pipeline(ros_session, probe):
         """With a system ROS 2: the real launch service runs the launch file."""
+        launch_file = str(INSTALLED_SHARE / 'launch' / LAUNCH_FILE.name)
         script = (
             'import sys\n'
             'from launch import LaunchDescription, LaunchService\n'
@@ -223,7 +224,7 @@ if HAVE_LAUNCH:
             'from launch.launch_description_sources import PythonLaunchDescriptionSource\n'
             'service = LaunchService()\n'
             'service.include_launch_description(IncludeLaunchDescription(\n'
-            f'    PythonLaunchDescriptionSource({str(INSTALLED_SHARE / "launch" / LAUNCH_FILE.name)!r}),\n'  # noqa: E501
+            f'    PythonLaunchDescriptionSource({launch_file!r}),\n'
             f'    launch_arguments={{"video_source": {str(CLIP)!r},\n'
             '                      "namespace": "real_launch"}.items()))\n'
             'sys.exit(service.run())\n')

@@ -1,1 +1,13 @@
-"""ROS 2 nodes: one file each, thin adapters over face_recognition_ros.core."""
+"""ROS 2 nodes: one file each, thin adapters over face_recognition_ros.core.
+
+- ``video_source``: camera, video file, image folder or jetson_utils URI -> ``image``;
+- ``face_detector``: ``image`` -> ``faces/detections`` (vision_msgs/Detection2DArray);
+- ``face_recognizer``: ``image`` + ``faces/detections`` -> ``faces/identified`` and
+  ``faces/faces``, plus the enroll / forget / list_people services;
+- ``face_overlay``: ``image`` + ``faces/identified`` -> ``faces/image_annotated``.
+
+Shared pieces: ``node_support`` (QoS, diagnostics, the newest-frame worker, ``run_node``)
+and ``message_pairing`` (image and detections paired by stamp). Conversions between core
+types and messages live in ``face_recognition_ros.ros_conversions``. Each node module has
+a ``main()``; CMakeLists.txt installs a launcher per node into lib/face_recognition.
+"""

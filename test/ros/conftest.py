@@ -18,11 +18,13 @@ Fixtures:
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 
-import ros_harness
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # any --import-mode finds the harness
+import ros_harness  # noqa: E402
 
 try:
     CHILD_ENV = ros_harness.activate_install_space()

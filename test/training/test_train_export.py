@@ -75,7 +75,10 @@ def test_training_lowers_the_loss_and_writes_its_records(trained):
     out_dir, summary = trained
     history = summary['history']
     assert [h['epoch'] for h in history] == [0, 1, 2, 3]
-    assert history[-1]['train_loss'] < history[0]['train_loss']
+    # per-epoch losses of 3 batches of 5 augmented photos are noisy: compare the first
+    # epoch with the mean of the last two (from random weights it starts near ln 3 = 1.1)
+    first = history[0]['train_loss']
+    assert np.mean([h['train_loss'] for h in history[2:]]) < 0.8 * first
     for name in ('checkpoint.pth', 'best.pth', 'metrics.json', 'curves.png'):
         assert (out_dir / name).stat().st_size > 0
     assert (out_dir / 'checkpoint.pth').stat().st_mode & 0o077 == 0

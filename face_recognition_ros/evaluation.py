@@ -402,8 +402,10 @@ class FaceSource:
                             for r in results]) if paths else np.zeros((0, width))
         return found, stacked.astype(np.float32)
 
-    def embeddings(self, paths) -> tuple[np.ndarray, np.ndarray]:
-        return self._model_outputs(paths, self.embedder.model_id, self.embedder.embed)
+    def embeddings(self, paths, embedder=None) -> tuple[np.ndarray, np.ndarray]:
+        """(found mask, embeddings) of the largest face of each photo (NaN rows: none)."""
+        embedder = embedder or self.embedder
+        return self._model_outputs(paths, embedder.model_id, embedder.embed)
 
     def probabilities(self, paths) -> tuple[np.ndarray, np.ndarray]:
         return self._model_outputs(paths, self.classifier.model_id + '|prob',
@@ -592,14 +594,9 @@ def evaluate_identification(source: FaceSource, dataset: Path, args) -> dict:
                                                                unknown_c)]
         result['methods']['classifier'] = method
         if classifier.provides_embedding:
-            source_emb = source.embedder
-            source.embedder = classifier
-            try:
-                found_e2, emb_e2 = source.embeddings(enroll_paths)
-                found_p2, emb_p2 = source.embeddings(probe_paths)
-                found_s2, emb_s2 = source.embeddings(stranger_paths)
-            finally:
-                source.embedder = source_emb
+            found_e2, emb_e2 = source.embeddings(enroll_paths, classifier)
+            found_p2, emb_p2 = source.embeddings(probe_paths, classifier)
+            found_s2, emb_s2 = source.embeddings(stranger_paths, classifier)
             ks = _scores_or_miss(found_p2, emb_p2, emb_e2[found_e2], enroll_labels[found_e2],
                                  len(split.known))
             us = _scores_or_miss(found_s2, emb_s2, emb_e2[found_e2], enroll_labels[found_e2],
@@ -871,11 +868,24 @@ def run(args: argparse.Namespace) -> int:
         source.cache.save()
     results['seconds'] = round(time.monotonic() - started, 1)
     plots = plot_results(results, out_dir)
-    (out_dir / 'results.json').write_text(json.dumps(results, indent=1))
-    (out_dir / 'report.md').write_text(markdown_report(results, plots))
-    summary = {k: v for k, v in _summary(results).items()}
-    print(json.dumps(summary))
+    _atomic_write_text(out_dir / 'results.json', json.dumps(results, indent=1))
+    _atomic_write_text(out_dir / 'report.md', markdown_report(results, plots))
+    # the command's output, like the other commands' JSON lines (not logging)
+    sys.stdout.write(json.dumps(_summary(results)) + '\n')
     return 0
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    """Reports name people: owner-only, and never half-written."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix='.tmp')
+    try:
+        with os.fdopen(fd, 'w') as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _summary(results: dict) -> dict:

@@ -248,7 +248,6 @@ def sort_and_write(crops: list[Crop], args) -> dict:
     folders = [crop.subdir for crop in crops]
     summary = {}
     if args.gallery or args.cluster:
-        from face_recognition_ros.core.alignment import align_face  # noqa: F401
         from face_recognition_ros.core.embedding import SFaceEmbedder
         from face_recognition_ros.core.gallery import DEFAULT_THRESHOLD, Gallery
         embedder = SFaceEmbedder(num_threads=args.threads)

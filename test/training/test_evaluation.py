@@ -1,0 +1,82 @@
+"""The evaluate command end to end on real fixture photos (SFace gallery, no classifier)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+
+from face_recognition_ros import evaluation
+
+FIXTURES = Path(__file__).resolve().parents[1] / 'fixtures'
+
+
+def parse(*argv):
+    parser = argparse.ArgumentParser()
+    evaluation.add_arguments(parser)
+    return parser.parse_args([str(a) for a in argv])
+
+
+def test_evaluate_writes_a_report_with_real_numbers(tmp_path, capsys):
+    pytest.importorskip('matplotlib')
+    pairs = tmp_path / 'pairs.csv'
+    photos = FIXTURES / 'obama_biden'
+    pairs.write_text('file_x,file_y,Decision\n'
+                     'obama.jpg,obama2.jpg,Yes\n'
+                     'obama.jpg,obama_partial_face.jpg,Yes\n'
+                     'obama.jpg,biden.jpg,No\n'
+                     'obama2.jpg,biden.jpg,No\n')
+    out = tmp_path / 'report'
+    args = parse('--pairs', pairs, '--pairs-root', photos,
+                 '--identification', FIXTURES / 'orl', '--enroll-per-person', '3',
+                 '--unknown-fraction', '0.34',
+                 '--group-photos', FIXTURES / 'faceapi' / 'bbt1.jpg',
+                 '--group-gallery', FIXTURES / 'faceapi',
+                 '--output-dir', out, '--cache-dir', tmp_path / 'cache', '--threads', '2')
+    assert evaluation.run(args) == 0
+    summary = json.loads(capsys.readouterr().out)
+
+    results = json.loads((out / 'results.json').read_text())
+    verification = results['verification'][0]
+    assert verification['same_pairs'] == 2 and verification['different_pairs'] == 2
+    assert verification['roc_auc'] == 1.0  # Obama matches himself better than Biden
+    ident = results['identification']
+    assert ident['known_people'] == 2 and len(ident['unknown_people']) == 1
+    gallery = ident['methods']['gallery']
+    assert gallery['closed_set_top1'] == 1.0  # 2 ORL people, 3 photos each to recognise
+    # bbt1: four faces, enrolled from other photos of them; no name given twice
+    photo = results['group_photos']['photos'][0]
+    assert photo['faces'] == 4
+    assert photo['duplicate_names'] == []
+    assert summary['identification']['gallery']['top1'] == 1.0
+    for name in ('report.md', 'roc_verification.png', 'roc_identification.png'):
+        assert (out / name).stat().st_size > 0
+    assert (out / 'results.json').stat().st_mode & 0o077 == 0
+    assert 'TPIR @ FPIR 1 %' in (out / 'report.md').read_text()
+
+    # a second run reads detections and embeddings from the cache and agrees
+    assert evaluation.run(args) == 0
+    again = json.loads((out / 'results.json').read_text())
+    assert again['identification']['methods']['gallery']['closed_set_top1'] == 1.0
+    assert list((tmp_path / 'cache').glob('cache_*.npz'))
+
+
+def test_read_pairs_resolves_prefixed_names_and_decisions(tmp_path):
+    (tmp_path / 'a.jpg').write_bytes(b'')
+    (tmp_path / 'b.jpg').write_bytes(b'')
+    csv_path = tmp_path / 'p.csv'
+    csv_path.write_text('file_x,file_y,decision,other\n'
+                        'deepface/tests/dataset/a.jpg,b.jpg,Yes,1\n'
+                        'a.jpg,b.jpg,No ,2\n')
+    pairs = evaluation.read_pairs(csv_path)
+    assert [p[2] for p in pairs] == [True, False]
+    assert pairs[0][0] == tmp_path / 'a.jpg'
+    csv_path.write_text('file_x,file_y,decision\na.jpg,b.jpg,maybe\n')
+    with pytest.raises(ValueError, match='maybe'):
+        evaluation.read_pairs(csv_path)
+
+
+def test_nothing_to_evaluate_is_an_error(tmp_path):
+    assert evaluation.run(parse('--output-dir', tmp_path)) == 2

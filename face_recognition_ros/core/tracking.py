@@ -278,6 +278,10 @@ class FaceTracker:
         return abs(match.confidence - 0.5) >= self.decisive_margin
 
     def _is_uncertain(self, track: Track) -> bool:
+        if not track.votes:
+            # Embedded before but never identified (no landmarks found, or the gallery
+            # changed): nothing is known yet.
+            return True
         few_votes = len(track.votes) < self.min_votes and not all(
             self._is_decisive(vote) for vote in track.votes)
         return (few_votes

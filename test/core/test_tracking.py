@@ -154,3 +154,15 @@ def test_decisive_answers_need_fewer_embeddings_than_close_calls():
     # A close call is checked again every uncertain_interval frames.
     close = embed_frames(Match('ada', 0.55, 0.37), frames=12)
     assert close == [0, 3, 6, 9]
+
+
+def test_track_without_votes_is_uncertain_not_an_error():
+    """A face whose embedding failed (no landmarks) has no votes yet; asking whether it needs
+    an embedding must answer, not raise (it crashed the recognizer node once)."""
+    tracker = FaceTracker()
+    detection = Detection(box=np.array([10, 10, 50, 50], np.float32), score=0.9)
+    (track,) = tracker.update([detection])
+    tracker.mark_embedding_failed(track)
+    for _ in range(tracker.uncertain_interval):
+        (track,) = tracker.update([detection])
+    assert tracker.embedding_reason(track) == 'uncertain'

@@ -280,6 +280,14 @@ def main(args: argparse.Namespace) -> dict:
         if not Path(args.resume).is_file():
             raise SystemExit(f'--resume {args.resume}: no such checkpoint')
         checkpoint = torch.load(args.resume, map_location='cpu', weights_only=True)
+        # The split and the input size must be the checkpoint's, or "validation" would
+        # hold photos it trained on, or the network would see another resolution.
+        recorded = checkpoint.get('args', {})
+        for key in ('seed', 'val_per_person', 'val_fraction', 'input_size', 'freeze'):
+            if key in recorded and getattr(args, key) != recorded[key]:
+                LOG.info('--resume: using the checkpoint\'s %s=%r (not %r)', key,
+                         recorded[key], getattr(args, key))
+                setattr(args, key, recorded[key])
     elif args.test_only:
         raise SystemExit('--test-only evaluates a checkpoint: give it with --resume')
 

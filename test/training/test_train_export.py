@@ -22,6 +22,7 @@ from training.face_dataset import (build_transforms, list_people,  # noqa: E402
                                    load_rgb, split_per_person)
 
 ORL = Path(__file__).resolve().parents[1] / 'fixtures' / 'orl'
+FIXTURES_FACEAPI = ORL.parent / 'faceapi'
 COMMON = ['--batch-size', '5', '--input-size', '64', '--lr-step', '2', '--lr-gamma', '0.1',
           '--val-per-person', '1', '--threads', '2', '--no-progress', '--weights', 'none',
           '--seed', '0']
@@ -162,3 +163,22 @@ def test_a_person_with_one_photo_is_refused(tmp_path):
             shutil.copy(ORL / 's1' / f'{i + 1}.pgm', tmp_path / name / f'{i}.pgm')
     with pytest.raises(SystemExit, match="'b' has 1 photo"):
         run_train(tmp_path, tmp_path / 'out', '--epochs', '1')
+
+
+def test_export_calibrated_on_strangers_names_none_of_them(trained, tmp_path):
+    from face_recognition_ros.core.classifier_embedding import ClassifierRecognizer
+    from face_recognition_ros.core.image_io import load_image
+    from face_recognition_ros.core.types import UNKNOWN
+
+    out_dir, _ = trained
+    strangers = sorted((FIXTURES_FACEAPI).glob('*/*.png'))  # 8 people x 2, none in ORL
+    model_path = tmp_path / 'strangers.onnx'
+    export.main(export.get_args_parser().parse_args(
+        [str(out_dir / 'checkpoint.pth'), '--output', str(model_path), '--threads', '2',
+         '--unknown-dir', str(FIXTURES_FACEAPI), '--fpir', '0.05']))
+    recognizer = ClassifierRecognizer(model_path)
+    assert 'stranger photos' in recognizer.threshold_rule
+    # 5 % of 16-17 strangers rounds down to none: the threshold clears every one of them
+    matches = recognizer.identify([load_image(p) for p in strangers])
+    assert len(matches) == len(strangers) >= 16
+    assert all(m.name == UNKNOWN and m.confidence < 0.5 for m in matches)

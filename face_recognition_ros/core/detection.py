@@ -58,6 +58,8 @@ class YuNetDetector:
     ``num_threads=None`` uses every core; with ``runtime='opencv'`` the thread count is
     OpenCV's process-wide setting (``cv2.setNumThreads``), with onnxruntime it is per model.
     Raises ModelError when the model file is missing, corrupt or not a YuNet model.
+    Call one instance from one thread at a time (the OpenCV runtime keeps the last frame
+    size as state); build one detector per worker thread instead.
     """
 
     provides_landmarks = True

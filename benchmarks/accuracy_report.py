@@ -11,7 +11,7 @@ Steps (each one a command a user could type, printed as it runs):
 4. ``evaluate`` on deepface's two pairs files, ORL with the classifier side by side, and
    the face-api.js group photos, writing ``docs/accuracy/`` (report.md, results.json,
    ROC plots) and copying the training curves there.
-The last line printed is the evaluation's JSON summary. About 6-8 minutes on 2 CPU cores,
+The last line printed is the evaluation's JSON summary. About 2-3 minutes on 2 CPU cores,
 most of it training; nothing is tuned to the results.
 """
 

@@ -1,0 +1,365 @@
+"""What ROS 2 costs: the three nodes end to end vs the in-process FacePipeline, same frames.
+
+    scripts/build_ros.sh && source scripts/ros_env.sh
+    python benchmarks/ros_pipeline.py [--frames 275] [--pad-to 640x480] [--annotated]
+
+One run, same clip frames (the bundled Hamilton clip, padded with black borders to
+640x480 by default, so faces keep their shape), same gallery (its two people), same
+models and tracking settings:
+
+1. in-process: a child Python process runs ``FacePipeline.process`` frame after frame
+   (detect, track, landmarks, embed, match), the way the library and CLI run; it reports
+   per-frame latency, throughput and its peak RSS;
+2. ROS: face_detector, face_recognizer and face_overlay as separate processes (the
+   package's executables, config/face_recognition.yaml, shared-memory Fast DDS profile,
+   localhost-only discovery in a domain of its own). This process publishes each frame on
+   ``image`` (stamped just before conversion and publish, as a camera driver would) and
+   waits for ``faces/identified`` with that stamp:
+   - serial pass: one frame in flight, as in-process; latency = identified arrival - stamp;
+   - pipelined pass: two frames in flight, so the detector works on the next frame while
+     the recognizer finishes this one (what a camera stream gets).
+   With ``--annotated`` it also subscribes ``faces/image_annotated``, so the overlay
+   converts, draws and publishes every frame too (off by default: the in-process side
+   draws nothing).
+
+Printed as one JSON object: throughput (frames/s) and median/p90 latency of each, ROS
+overhead in % of the in-process throughput and added median latency in ms, peak RSS
+(VmHWM) of each node process and their total. Frames the pipeline lost (no answer within
+``--timeout``) are counted, not hidden. Nothing here asserts a timing; numbers on a
+shared or busy machine move: compare within one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from face_recognition_ros.nodes.demo import (DEFAULT_CLIP, NodeProcess,  # noqa: E402
+                                             build_demo_gallery, dds_environment,
+                                             free_domain_id, package_paths, write_parameters)
+
+NODES = ('face_detector', 'face_recognizer', 'face_overlay')
+WARMUP_FRAMES = 5
+"""Frames sent before timing: model sessions allocate buffers on their first runs."""
+
+
+# --- Frames -----------------------------------------------------------------------------------
+
+def parse_size(text: str) -> tuple[int, int] | None:
+    if text in ('', 'none', '0'):
+        return None
+    width, height = (int(v) for v in text.lower().split('x'))
+    return width, height
+
+
+def read_frames(clip: Path, count: int | None, pad_to: tuple[int, int] | None):
+    """Yield the clip's BGR frames, centred on a black canvas of ``pad_to`` when given."""
+    import cv2
+    import numpy as np
+
+    capture = cv2.VideoCapture(str(clip))
+    produced = 0
+    try:
+        while count is None or produced < count:
+            ok, frame = capture.read()
+            if not ok:
+                return
+            if pad_to is not None:
+                width, height = pad_to
+                h, w = frame.shape[:2]
+                if w > width or h > height:
+                    raise SystemExit(f'--pad-to {width}x{height} is smaller than the clip {w}x{h}')
+                canvas = np.zeros((height, width, 3), np.uint8)
+                top, left = (height - h) // 2, (width - w) // 2
+                canvas[top:top + h, left:left + w] = frame
+                frame = canvas
+            produced += 1
+            yield frame
+    finally:
+        capture.release()
+
+
+def latency_stats(latencies_ms: list[float]) -> dict:
+    if not latencies_ms:
+        return {'median': None, 'p90': None}
+    ordered = sorted(latencies_ms)
+    return {'median': round(statistics.median(ordered), 2),
+            'p90': round(ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))], 2)}
+
+
+# --- In-process -------------------------------------------------------------------------------
+
+def run_inprocess(args) -> dict:
+    """The library's way: one process, FacePipeline.process per frame (a child process, so
+    its peak memory is its own)."""
+    from face_recognition_ros.core.pipeline import build_pipeline
+
+    pipeline = build_pipeline(gallery_path=args.gallery, num_threads=args.num_threads or None)
+    frames = read_frames(args.clip, args.frames, parse_size(args.pad_to))
+    warmup = read_frames(args.clip, WARMUP_FRAMES, parse_size(args.pad_to))
+    for frame in warmup:
+        pipeline.process(frame)
+    pipeline.reset_tracks()
+    latencies, busy_s = [], 0.0
+    for frame in frames:
+        start = time.perf_counter()
+        pipeline.process(frame)
+        elapsed = time.perf_counter() - start
+        busy_s += elapsed
+        latencies.append(elapsed * 1000.0)
+    return {
+        'frames': len(latencies),
+        'fps': round(len(latencies) / busy_s, 2),
+        'latency_ms': latency_stats(latencies),
+        'peak_rss_mib': round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+# --- ROS --------------------------------------------------------------------------------------
+
+class FrameClient:
+    """Publishes frames on ``image`` and waits for their ``faces/identified`` answers."""
+
+    def __init__(self, annotated: bool):
+        import rclpy
+        from rclpy.executors import SingleThreadedExecutor
+        from rclpy.qos import QoSProfile, ReliabilityPolicy
+        from sensor_msgs.msg import Image
+        from vision_msgs.msg import Detection2DArray
+
+        self.context = rclpy.context.Context()
+        rclpy.init(context=self.context)
+        self.node = rclpy.create_node('ros_pipeline_benchmark', context=self.context)
+        reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+        self.publisher = self.node.create_publisher(Image, 'image', reliable)
+        self.node.create_subscription(Detection2DArray, 'faces/identified', self._on_identified,
+                                      reliable)
+        from diagnostic_msgs.msg import DiagnosticArray
+
+        self.diagnostics: dict[str, dict] = {}
+        self.node.create_subscription(DiagnosticArray, '/diagnostics', self._on_diagnostics, 10)
+        self.annotated = 0
+        if annotated:
+            self.node.create_subscription(Image, 'faces/image_annotated', self._on_annotated,
+                                          QoSProfile(depth=2,
+                                                     reliability=ReliabilityPolicy.RELIABLE))
+        self._condition = threading.Condition()
+        self._in_flight: set[int] = set()
+        self._answers: dict[int, int] = {}
+        self._executor = SingleThreadedExecutor(context=self.context)
+        self._executor.add_node(self.node)
+        self._thread = threading.Thread(target=self._spin, daemon=True)
+        self._thread.start()
+
+    def _spin(self) -> None:
+        from rclpy.executors import ExternalShutdownException
+
+        with contextlib.suppress(ExternalShutdownException):
+            while self.context.ok():
+                self._executor.spin_once(timeout_sec=0.05)
+
+    def _on_identified(self, msg) -> None:
+        arrival = time.time_ns()
+        stamp = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
+        with self._condition:
+            if stamp in self._in_flight:
+                self._in_flight.discard(stamp)
+                self._answers[stamp] = arrival
+                self._condition.notify_all()
+
+    def _on_diagnostics(self, msg) -> None:
+        for status in msg.status:
+            values = {kv.key: kv.value for kv in status.values}
+            self.diagnostics[status.hardware_id.strip('/')] = {
+                key: values.get(key) for key in ('processing_ms_median', 'latency_ms_median',
+                                                 'dropped_frames', 'frames')}
+
+    def node_timings(self) -> dict:
+        """Per node: median processing time and stamp->done latency over its last 100 frames
+        (from /diagnostics, published each second: wait for a fresh one first)."""
+        self.diagnostics.clear()
+        deadline = time.monotonic() + 3.0
+        while len(self.diagnostics) < len(NODES) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return {name: self.diagnostics[name] for name in NODES if name in self.diagnostics}
+
+    def _on_annotated(self, msg) -> None:
+        self.annotated += 1
+
+    def wait_ready(self, timeout: float, processes) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for process in processes:
+                if not process.is_running():
+                    raise SystemExit(f'{process.name} exited at start:\n{process.output()}')
+            # detector, recognizer, overlay subscribe to image; recognizer answers.
+            if (self.publisher.get_subscription_count() >= 3
+                    and self.node.count_publishers('faces/identified') >= 1):
+                return
+            time.sleep(0.1)
+        raise SystemExit('the nodes did not come up in time')
+
+    def run(self, frames, window: int, timeout_s: float) -> dict:
+        """Send every frame with at most ``window`` in flight; return latency/throughput."""
+        from std_msgs.msg import Header
+
+        from face_recognition_ros.ros_conversions import bgr_to_image_msg, ns_to_stamp
+
+        sent, lost = {}, 0
+        with self._condition:
+            self._answers.clear()
+            self._in_flight.clear()
+        first_sent = None
+        for frame in frames:
+            with self._condition:
+                while len(self._in_flight) >= window:
+                    if not self._condition.wait(timeout_s):
+                        oldest = min(self._in_flight)  # no answer: count it lost, go on
+                        self._in_flight.discard(oldest)
+                        lost += 1
+            stamp = time.time_ns()
+            first_sent = first_sent or stamp
+            msg = bgr_to_image_msg(frame, Header(stamp=ns_to_stamp(stamp), frame_id='bench'))
+            with self._condition:
+                self._in_flight.add(stamp)
+            self.publisher.publish(msg)
+            sent[stamp] = True
+        with self._condition:
+            deadline = time.monotonic() + timeout_s
+            while self._in_flight and time.monotonic() < deadline:
+                self._condition.wait(0.05)
+            lost += len(self._in_flight)
+            answers = dict(self._answers)
+        latencies = [(arrival - stamp) / 1e6 for stamp, arrival in answers.items()]
+        span_s = (max(answers.values()) - first_sent) / 1e9 if answers else 0.0
+        return {
+            'frames': len(sent), 'answered': len(answers), 'lost': lost,
+            'fps': round(len(answers) / span_s, 2) if span_s else None,
+            'latency_ms': latency_stats(latencies),
+        }
+
+    def close(self) -> None:
+        self.context.try_shutdown()
+        self._thread.join(timeout=5.0)
+        self._executor.shutdown()
+        self.node.destroy_node()
+
+
+def run_ros(args, work: Path) -> dict:
+    lib_dir, share = package_paths()
+    params = [p for p in [share / 'config' / 'face_recognition.yaml'] if p.is_file()]
+    threads = {'num_threads': args.num_threads} if args.num_threads else {}
+    params.append(write_parameters(work / 'parameters.yaml', {
+        'face_detector': threads,
+        'face_recognizer': dict(threads, gallery_path=str(args.gallery))}))
+    pad = parse_size(args.pad_to)
+    frames = list(read_frames(args.clip, args.frames, pad))
+    warmup = frames[:WARMUP_FRAMES]
+    with contextlib.ExitStack() as stack:
+        domain = int(os.environ['ROS_DOMAIN_ID']) if os.environ.get('ROS_DOMAIN_ID') else \
+            stack.enter_context(free_domain_id())
+        env = dds_environment(domain, share, work / 'logs')
+        (work / 'logs').mkdir(exist_ok=True)
+        for key in ('ROS_DOMAIN_ID', 'ROS_AUTOMATIC_DISCOVERY_RANGE',
+                    'FASTRTPS_DEFAULT_PROFILES_FILE', 'ROS_LOCALHOST_ONLY'):
+            if key in env:
+                os.environ[key] = env[key]
+        processes = {name: NodeProcess(lib_dir / name, params, env, work / 'logs' / f'{name}.log')
+                     for name in NODES}
+        for process in processes.values():
+            stack.callback(process.stop)
+        client = FrameClient(args.annotated)
+        stack.callback(client.close)
+        client.wait_ready(90.0, processes.values())
+        client.run(warmup, 1, args.timeout)
+        serial = client.run(frames, 1, args.timeout)
+        serial['node_diagnostics'] = client.node_timings()
+        pipelined = client.run(frames, 2, args.timeout)
+        rss = {name: process.peak_rss_kib() for name, process in processes.items()}
+        annotated = client.annotated
+    rss_mib = {name: round(kib / 1024, 1) for name, kib in rss.items() if kib}
+    return {'serial': serial, 'pipelined': pipelined, 'annotated_received': annotated,
+            'peak_rss_mib': dict(rss_mib, total=round(sum(rss_mib.values()), 1)),
+            'fastdds_profile': env.get('FASTRTPS_DEFAULT_PROFILES_FILE')}
+
+
+def overhead(inproc: dict, ros: dict) -> dict:
+    def percent(ros_fps):
+        if not ros_fps or not inproc['fps']:
+            return None
+        return round((1.0 - ros_fps / inproc['fps']) * 100.0, 1)
+
+    added = None
+    if ros['serial']['latency_ms']['median'] is not None:
+        added = round(ros['serial']['latency_ms']['median'] - inproc['latency_ms']['median'], 2)
+    return {
+        'throughput_cost_percent_serial': percent(ros['serial']['fps']),
+        'throughput_cost_percent_pipelined': percent(ros['pipelined']['fps']),
+        'added_median_latency_ms': added,
+    }
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--clip', type=Path, default=DEFAULT_CLIP)
+    parser.add_argument('--frames', type=int, default=None,
+                        help='frames of the clip to use (default: all 275)')
+    parser.add_argument('--pad-to', default='640x480',
+                        help="canvas the frames are centred on ('none': the clip's 640x360)")
+    parser.add_argument('--annotated', action='store_true',
+                        help='also subscribe faces/image_annotated (the overlay draws)')
+    parser.add_argument('--timeout', type=float, default=3.0,
+                        help='seconds to wait for a frame\'s answer before counting it lost')
+    parser.add_argument('--num-threads', type=int, default=0,
+                        help='CPU threads per model, in-process and in each node (default 0: '
+                             'the runtime decides)')
+    parser.add_argument('--logs', type=Path, default=None,
+                        help='keep the nodes\' logs in this folder (default: discarded)')
+    parser.add_argument('--gallery', type=Path, default=None, help=argparse.SUPPRESS)
+    parser.add_argument('--inprocess-worker', action='store_true', help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.inprocess_worker:
+        print(json.dumps(run_inprocess(args)))
+        return 0
+
+    with tempfile.TemporaryDirectory(prefix='ros_pipeline_bench_') as scratch:
+        work = Path(scratch)
+        args.gallery = work / 'gallery.npz'
+        build_demo_gallery(args.gallery)
+        worker = [sys.executable, str(Path(__file__).resolve()), '--inprocess-worker',
+                  '--clip', str(args.clip), '--pad-to', args.pad_to, '--gallery',
+                  str(args.gallery), '--num-threads', str(args.num_threads)] + (['--frames', str(args.frames)] if args.frames else [])
+        load_before = os.getloadavg()[0]
+        inproc = json.loads(subprocess.run(worker, check=True, capture_output=True,
+                                           text=True).stdout.strip().splitlines()[-1])
+        ros = run_ros(args, work)
+        if args.logs is not None:
+            args.logs.mkdir(parents=True, exist_ok=True)
+            for log in (work / 'logs').glob('*.log'):
+                (args.logs / log.name).write_bytes(log.read_bytes())
+    result = {
+        'clip': args.clip.name, 'frame_size': args.pad_to, 'frames': inproc['frames'],
+        'cpu_count': os.cpu_count(), 'load_average_at_start': round(load_before, 2),
+        'inprocess': inproc, 'ros': ros, 'ros_overhead': overhead(inproc, ros),
+        'annotated_subscribed': args.annotated,
+    }
+    print(json.dumps(result, indent=1))
+    return 0
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())

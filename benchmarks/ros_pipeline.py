@@ -152,6 +152,7 @@ class FrameClient:
         self.diagnostics: dict[str, dict] = {}
         self.node.create_subscription(DiagnosticArray, '/diagnostics', self._on_diagnostics, 10)
         self.annotated = 0
+        self.watching_annotated = bool(annotated)
         if annotated:
             self.node.create_subscription(Image, 'faces/image_annotated', self._on_annotated,
                                           QoSProfile(depth=2,
@@ -205,8 +206,8 @@ class FrameClient:
             for process in processes:
                 if not process.is_running():
                     raise SystemExit(f'{process.name} exited at start:\n{process.output()}')
-            # detector, recognizer, overlay subscribe to image; recognizer answers.
-            if (self.publisher.get_subscription_count() >= 3
+            # detector, recognizer (and the overlay while watched) subscribe to image.
+            if (self.publisher.get_subscription_count() >= 2 + self.watching_annotated
                     and self.node.count_publishers('faces/identified') >= 1):
                 return
             time.sleep(0.1)

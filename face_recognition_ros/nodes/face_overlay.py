@@ -5,7 +5,8 @@ Subscribes ``image`` and ``faces/identified``, pairs them by stamp, and publishe
 confidences and track ids drawn by ``core.drawing.draw_faces``.
 
 Rendering costs a conversion, a copy and a drawing per frame, so it is done only when
-someone looks: while ``faces/image_annotated`` has subscribers, or a display is on:
+someone looks, and the node does not even subscribe to the images otherwise (it checks
+four times a second): while ``faces/image_annotated`` has subscribers, or a display is on:
 ``show_window`` opens an OpenCV window (off by default, so the node is headless-safe), and
 on a Jetson ``video_output`` renders through ``jetson_utils.videoOutput``
 (``display://0``, ``rtsp://@:8554/faces``, ``webrtc://@:8554/faces``), as the original
@@ -31,6 +32,8 @@ from face_recognition_ros.ros_conversions import (bgr_to_image_msg, faces_from_i
                                                   image_msg_to_bgr, stamp_to_ns)
 
 NODE_NAME = 'face_overlay'
+WATCH_PERIOD_S = 0.25
+"""How often the node checks whether someone subscribes to the annotated image."""
 
 
 def _import_jetson_utils():
@@ -72,12 +75,14 @@ class FaceOverlayNode(Node):
         qos = QoSProfile(depth=2, history=HistoryPolicy.KEEP_LAST,
                          reliability=ReliabilityPolicy.RELIABLE)
         self._annotated_pub = self.create_publisher(Image, 'faces/image_annotated', qos)
-        self._pairing = message_pairing.ImageDetectionsPairing(
-            self, self._on_frame, detections_type=Detection2DArray,
-            detections_topic='faces/identified',
-            slop_s=self.get_parameter('sync_slop').value)
+        self._slop_s = float(self.get_parameter('sync_slop').value)
+        self._pairing = None
+        self._subscriptions = []
+        # Subscribing only while watched: an idle overlay does not even receive the images.
+        self._watch_timer = self.create_timer(WATCH_PERIOD_S, self._update_subscriptions)
         self._diagnostics = node_support.NodeDiagnostics(self, 'face overlay')
         self.rendered = 0
+        self._update_subscriptions()
         self.get_logger().info(
             f'ready: {self.resolve_topic_name("image")} + '
             f'{self.resolve_topic_name("faces/identified")} -> '
@@ -119,13 +124,37 @@ class FaceOverlayNode(Node):
             self.get_logger().error(f'cannot open video_output {uri!r}: {error}')
             return None, None
 
+    def _update_subscriptions(self) -> None:
+        """Subscribe to image and identified while the result is wanted, else unsubscribe.
+
+        An unwatched overlay would otherwise receive (and deserialize) every camera frame
+        for nothing, on the same CPU cores the detector needs.
+        """
+        wanted = self._wanted()
+        if wanted and not self._subscriptions:
+            self._pairing = message_pairing.StampPairing(self._on_frame, self._slop_s)
+            pairing = self._pairing
+            self._subscriptions = [
+                node_support.create_image_subscription(
+                    self, lambda msg: pairing.add(0, msg), 'image', depth=10),
+                self.create_subscription(Detection2DArray, 'faces/identified',
+                                         lambda msg: pairing.add(1, msg),
+                                         node_support.results_qos()),
+            ]
+            self.get_logger().info('drawing: faces/image_annotated is watched')
+        elif not wanted and self._subscriptions:
+            for subscription in self._subscriptions:
+                self.destroy_subscription(subscription)
+            self._subscriptions, self._pairing = [], None
+            self.get_logger().info('idle: nobody watches faces/image_annotated')
+
     def _wanted(self) -> bool:
         return bool(self._annotated_pub.get_subscription_count() or self._window
                     or self._video_output)
 
     def _on_frame(self, image_msg: Image, identified_msg: Detection2DArray) -> None:
         if not self._wanted():
-            return  # nobody looks: skip the conversion and the drawing
+            return  # the last viewer just left: skip the conversion and the drawing
         start = time.perf_counter()
         try:
             frame = image_msg_to_bgr(image_msg)

@@ -2,9 +2,9 @@
 
 The test publishes a real frame on ``image`` and identified faces on ``faces/identified``
 with the same stamp (as face_recognizer would), and checks ``faces/image_annotated``: it
-carries the image's header and size, and the boxes are drawn on it; nothing is rendered
-while nobody subscribes (the node's /diagnostics frame count stays put) and rendering
-stops again when the last subscriber leaves. A window asked for on a headless machine is
+carries the image's header and size, and the boxes are drawn on it; while nobody
+subscribes the overlay does not subscribe to the images either and renders nothing (its
+/diagnostics frame count stays put), and it goes back to that when the last viewer leaves. A window asked for on a headless machine is
 refused with a clear message while the node keeps working.
 """
 
@@ -55,8 +55,16 @@ class Feed:
         self.image_pub = probe.publisher('image', Image)
         self.identified_pub = probe.publisher('faces/identified', Detection2DArray)
         self.diagnostics = probe.collect('/diagnostics', DiagnosticArray)
-        probe.wait_for_subscribers(self.image_pub)
-        probe.wait_for_subscribers(self.identified_pub)
+
+    def watch(self):
+        """Subscribe to the annotated image; return once the overlay listens to its inputs."""
+        annotated = self.probe.collect('faces/image_annotated', Image)
+        self.probe.wait_for_subscribers(self.image_pub)
+        self.probe.wait_for_subscribers(self.identified_pub)
+        return annotated
+
+    def image_subscribers(self) -> int:
+        return self.probe.node.count_subscribers('/image')
 
     def send(self) -> int:
         stamp = next(_STAMPS)
@@ -97,10 +105,10 @@ def feed(module_probe, overlay, fixture_image):
 
 def test_nothing_is_drawn_without_subscribers_then_drawn_while_watched(feed, overlay):
     feed.send_some()
-    assert feed.rendered() == 0  # nobody watched: nothing converted or drawn
+    assert feed.image_subscribers() == 0  # nobody watches: the images are not even received
+    assert feed.rendered() == 0
 
-    annotated = feed.probe.collect('faces/image_annotated', Image)
-    feed.probe.wait_for_publishers('faces/image_annotated')
+    annotated = feed.watch()
     deadline = time.monotonic() + 10
     sent = []
     while not annotated.messages and time.monotonic() < deadline:
@@ -118,7 +126,8 @@ def test_nothing_is_drawn_without_subscribers_then_drawn_while_watched(feed, ove
     assert np.array_equal(drawn[inside], feed.frame[inside])  # ...over an untouched face
 
     feed.probe.stop_collecting(annotated)
-    time.sleep(0.5)  # let the overlay see that the subscriber left
+    ros_harness._wait_until(lambda: feed.image_subscribers() == 0, 5.0,
+                            'the overlay to unsubscribe from /image')
     watched = feed.rendered()
     assert watched >= 1
     feed.send_some()
@@ -132,8 +141,7 @@ def test_a_window_without_display_is_refused_and_the_node_runs(overlay):
 
 
 def test_bad_images_are_logged_and_the_node_carries_on(feed, overlay):
-    annotated = feed.probe.collect('faces/image_annotated', Image)
-    feed.probe.wait_for_publishers('faces/image_annotated')
+    annotated = feed.watch()
     try:
         stamp = next(_STAMPS)
         bad = feed.probe.image_msg(feed.frame, stamp)

@@ -323,12 +323,12 @@ def main(argv=None) -> int:
     parser.add_argument('--annotated', action='store_true',
                         help='also subscribe faces/image_annotated (the overlay draws)')
     parser.add_argument('--timeout', type=float, default=3.0,
-                        help='seconds to wait for a frame\'s answer before counting it lost')
+                        help="seconds to wait for a frame's answer before counting it lost")
     parser.add_argument('--num-threads', type=int, default=0,
                         help='CPU threads per model, in-process and in each node (default 0: '
                              'the runtime decides)')
     parser.add_argument('--logs', type=Path, default=None,
-                        help='keep the nodes\' logs in this folder (default: discarded)')
+                        help="keep the nodes' logs in this folder (default: discarded)")
     parser.add_argument('--gallery', type=Path, default=None, help=argparse.SUPPRESS)
     parser.add_argument('--inprocess-worker', action='store_true', help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -343,7 +343,9 @@ def main(argv=None) -> int:
         build_demo_gallery(args.gallery)
         worker = [sys.executable, str(Path(__file__).resolve()), '--inprocess-worker',
                   '--clip', str(args.clip), '--pad-to', args.pad_to, '--gallery',
-                  str(args.gallery), '--num-threads', str(args.num_threads)] + (['--frames', str(args.frames)] if args.frames else [])
+                  str(args.gallery), '--num-threads', str(args.num_threads)]
+        if args.frames:
+            worker += ['--frames', str(args.frames)]
         load_before = os.getloadavg()[0]
         inproc = json.loads(subprocess.run(worker, check=True, capture_output=True,
                                            text=True).stdout.strip().splitlines()[-1])

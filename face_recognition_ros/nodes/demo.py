@@ -372,7 +372,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--max-frames', type=int, default=None,
                         help='stop after this many frames (default: the whole clip)')
     parser.add_argument('--rate', type=float, default=0.0,
-                        help='frames per second to play at (default 0: the clip\'s own rate)')
+                        help="frames per second to play at (default 0: the clip's own rate)")
     return parser.parse_args(argv)
 
 

@@ -4,8 +4,9 @@ The test publishes a real frame on ``image`` and identified faces on ``faces/ide
 with the same stamp (as face_recognizer would), and checks ``faces/image_annotated``: it
 carries the image's header and size, and the boxes are drawn on it; while nobody
 subscribes the overlay does not subscribe to the images either and renders nothing (its
-/diagnostics frame count stays put), and it goes back to that when the last viewer leaves. A window asked for on a headless machine is
-refused with a clear message while the node keeps working.
+/diagnostics frame count stays put), and it goes back to that when the last viewer leaves.
+A window asked for on a headless machine is refused with a clear message while the node
+keeps working.
 """
 
 from __future__ import annotations

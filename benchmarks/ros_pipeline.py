@@ -24,9 +24,10 @@ models and tracking settings:
 
 Printed as one JSON object: throughput (frames/s) and median/p90 latency of each, ROS
 overhead in % of the in-process throughput and added median latency in ms, peak RSS
-(VmHWM) of each node process and their total. Frames the pipeline lost (no answer within
-``--timeout``) are counted, not hidden. Nothing here asserts a timing; numbers on a
-shared or busy machine move: compare within one run.
+(VmHWM) of each node process and their total. Frames the pipeline lost (skipped by the
+detector, which always works on the newest frame, or not answered within ``--timeout``)
+are counted, not hidden. Nothing here asserts a timing; numbers on a shared or busy
+machine move: compare within one run.
 """
 
 from __future__ import annotations
@@ -160,6 +161,7 @@ class FrameClient:
         self._condition = threading.Condition()
         self._in_flight: set[int] = set()
         self._answers: dict[int, int] = {}
+        self.skipped = 0
         self._executor = SingleThreadedExecutor(context=self.context)
         self._executor.add_node(self.node)
         self._thread = threading.Thread(target=self._spin, daemon=True)
@@ -179,6 +181,11 @@ class FrameClient:
             if stamp in self._in_flight:
                 self._in_flight.discard(stamp)
                 self._answers[stamp] = arrival
+                # Answers come in stamp order: an older frame still in flight was skipped
+                # (the detector works on the newest frame), so stop waiting for it.
+                skipped = {s for s in self._in_flight if s < stamp}
+                self._in_flight -= skipped
+                self.skipped += len(skipped)
                 self._condition.notify_all()
 
     def _on_diagnostics(self, msg) -> None:
@@ -223,6 +230,7 @@ class FrameClient:
         with self._condition:
             self._answers.clear()
             self._in_flight.clear()
+            self.skipped = 0
         first_sent = None
         for frame in frames:
             with self._condition:
@@ -242,7 +250,7 @@ class FrameClient:
             deadline = time.monotonic() + timeout_s
             while self._in_flight and time.monotonic() < deadline:
                 self._condition.wait(0.05)
-            lost += len(self._in_flight)
+            lost += len(self._in_flight) + self.skipped
             answers = dict(self._answers)
         latencies = [(arrival - stamp) / 1e6 for stamp, arrival in answers.items()]
         span_s = (max(answers.values()) - first_sent) / 1e9 if answers else 0.0

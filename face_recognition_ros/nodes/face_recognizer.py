@@ -85,10 +85,14 @@ class FaceRecognizerNode(Node):
             gallery_path=self.gallery_path, create_gallery=True,
             embedder_backend=p['embedder_backend'],
             embedder_model=p['embedder_model_path'] or None,
-            threshold=p['match_threshold'] if p['match_threshold'] > 0 else None,
             tracker_options={'reembed_interval': p['reembed_interval']},
             num_threads=p['num_threads'] or None)
         gallery = self.pipeline.gallery
+        # match_threshold overrides the gallery's threshold for this run only: enrollments
+        # save the gallery with the threshold it was made with.
+        self._saved_threshold = gallery.threshold
+        self._threshold = p['match_threshold'] or gallery.threshold
+        gallery.threshold = self._threshold
         self.get_logger().info(
             f'gallery {self.gallery_path}: {len(gallery)} people '
             f'({", ".join(gallery.names()) or "nobody yet: call ~/enroll"}), '
@@ -284,10 +288,13 @@ class FaceRecognizerNode(Node):
         """Persist ``gallery`` then make it the one in use; on failure keep the old one."""
         try:
             self.gallery_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            gallery.threshold = self._saved_threshold
             gallery.save(self.gallery_path)
         except (OSError, FaceRecognitionError) as error:
             response.message = f'gallery unchanged: {error}'
             return False
+        finally:
+            gallery.threshold = self._threshold
         self.pipeline.gallery = gallery  # the setter makes every track identify afresh
         self._diagnostics.gallery_size = len(gallery)
         return True

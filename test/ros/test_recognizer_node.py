@@ -263,3 +263,86 @@ def test_bad_input_is_logged_and_the_node_carries_on(camera, probe, recognizer, 
     assert 'NaN' in output and 'outside' in output
     assert recognizer.is_running()
     assert gallery_path.read_bytes() == before
+
+
+def test_the_gallery_size_is_on_diagnostics(camera, probe):
+    from diagnostic_msgs.msg import DiagnosticArray
+
+    diagnostics = probe.collect('/diagnostics', DiagnosticArray)
+    camera.frame(clip_frames(1)[0])
+    try:
+        msg = diagnostics.wait_for(lambda m: any(
+            s.hardware_id.endswith('face_recognizer') for s in m.status), timeout=5)
+    finally:
+        probe.stop_collecting(diagnostics)
+    status = next(s for s in msg.status if s.hardware_id.endswith('face_recognizer'))
+    values = {kv.key: kv.value for kv in status.values}
+    assert values['gallery_size'] == '2'
+    assert {'rate_hz', 'latency_ms_median', 'dropped_frames', 'unpaired_images',
+            'unpaired_detections'} <= set(values)
+
+
+def test_slop_pairing_and_a_threshold_override_that_is_not_saved(ros_session, gallery_path,
+                                                                 module_probe, detector):
+    """A second recognizer (namespace 'strict'): stamps 4 ms apart pair with sync_slop, and
+    match_threshold 0.99 makes everyone unknown for this run without changing the file."""
+    own_gallery = gallery_path.parent / 'strict_gallery.npz'
+    own_gallery.write_bytes(gallery_path.read_bytes())
+    process = ros_session.start_node('face_recognizer', namespace='strict', parameters={
+        'gallery_path': str(own_gallery), 'sync_slop': 0.01, 'match_threshold': 0.99})
+    try:
+        process.wait_for_output('ready:', timeout=60)
+        probe = module_probe
+        image_pub = probe.publisher('/strict/image', Image)
+        detections_pub = probe.publisher('/strict/faces/detections', Detection2DArray)
+        identified = probe.collect('/strict/faces/identified', Detection2DArray)
+        probe.wait_for_subscribers(image_pub)
+        probe.wait_for_subscribers(detections_pub)
+        probe.wait_for_publishers('/strict/faces/identified')
+        frame = clip_frames(1)[0]
+        boxes = [Detection(d.box, d.score) for d in detector.detect(frame)]
+        for _ in range(4):
+            stamp = next(_STAMPS)
+            image_msg = probe.image_msg(frame, stamp)
+            late = probe.image_msg(frame, stamp + 4_000_000).header  # 4 ms later
+            image_pub.publish(image_msg)
+            detections_pub.publish(detections_to_msg(boxes, late))
+            try:
+                answer = identified.wait_for(lambda m: stamp_of(m) == stamp, timeout=4)
+                break
+            except AssertionError:
+                continue
+        else:
+            raise AssertionError('nothing paired within the slop')
+        assert names_of(answer) == [UNKNOWN, UNKNOWN]  # 0.99: nobody is that similar
+
+        response = probe.call_service(Enroll, '/strict/face_recognizer/enroll',
+                                      Enroll.Request(name='Ada', image=probe.image_msg(
+                                          fixture_photo('obama_biden/obama.jpg'), 1)))
+        assert response.success, response.message
+        saved = Gallery.load(own_gallery)
+        assert saved.threshold == Gallery.load(gallery_path).threshold  # not 0.99
+        assert 'Ada' in saved.names()
+    finally:
+        process.stop()
+        print(f'--- strict face_recognizer output ---\n{process.output()}')
+
+
+def test_an_unreadable_gallery_stops_the_node_with_a_clear_message(ros_session, gallery_path):
+    broken = gallery_path.parent / 'broken_gallery.npz'
+    broken.write_bytes(b'not a gallery')
+    process = ros_session.start_node('face_recognizer', namespace='broken',
+                                     parameters={'gallery_path': str(broken)})
+    try:
+        process.popen.wait(timeout=60)
+    finally:
+        process.stop()
+    assert process.returncode == 1
+    assert 'unreadable' in process.output() and 'FATAL' in process.output()
+    assert broken.read_bytes() == b'not a gallery'
+
+
+def fixture_photo(relative_path: str):
+    from face_recognition_ros.core.image_io import load_image
+
+    return load_image(ros_harness.REPO / 'test' / 'fixtures' / relative_path)

@@ -308,7 +308,7 @@ def test_slop_pairing_and_a_threshold_override_that_is_not_saved(ros_session, ga
             image_pub.publish(image_msg)
             detections_pub.publish(detections_to_msg(boxes, late))
             try:
-                answer = identified.wait_for(lambda m: stamp_of(m) == stamp, timeout=4)
+                answer = identified.wait_for(lambda m, s=stamp: stamp_of(m) == s, timeout=4)
                 break
             except AssertionError:
                 continue

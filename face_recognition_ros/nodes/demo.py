@@ -32,6 +32,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 PACKAGE = 'face_recognition'
@@ -47,6 +48,8 @@ DEMO_PEOPLE = {
 NODES = ('face_detector', 'face_recognizer', 'face_overlay')
 STARTUP_TIMEOUT_S = 60.0
 """Loading models and DDS discovery on a busy 2-core machine."""
+WARMUP_FRAME_ID = 'demo_warmup'
+"""frame_id of the frames that wake the models up before the clip plays."""
 DRAIN_TIMEOUT_S = 5.0
 """After the last frame: how long to wait for results still in the pipeline."""
 
@@ -220,6 +223,7 @@ class DemoCollector:
         self.image_stamps: set[int] = set()
         self.identified: dict[int, dict] = {}
         self.annotated_frames = 0
+        self.warmup_answers: set[int] = set()
         self.last_message_at = time.monotonic()
         self._writer = None
 
@@ -256,6 +260,8 @@ class DemoCollector:
     def _on_image(self, msg) -> None:
         from face_recognition_ros.ros_conversions import stamp_to_ns
 
+        if msg.header.frame_id == WARMUP_FRAME_ID:
+            return
         stamp_ns = stamp_to_ns(msg.header.stamp)
         with self.lock:
             if self._see(stamp_ns):
@@ -266,6 +272,10 @@ class DemoCollector:
 
         arrival_ns = time.time_ns()
         stamp_ns = stamp_to_ns(msg.header.stamp)
+        if msg.header.frame_id == WARMUP_FRAME_ID:
+            with self.lock:
+                self.warmup_answers.add(stamp_ns)
+            return
         faces = [{
             'name': face.name,
             'confidence': round(float(face.confidence), 4),
@@ -280,11 +290,11 @@ class DemoCollector:
                     'arrival_ns': arrival_ns, 'faces': faces}
 
     def _on_annotated(self, msg) -> None:
-        import cv2
-
         from face_recognition_ros.core.errors import ImageError
         from face_recognition_ros.ros_conversions import image_msg_to_bgr, stamp_to_ns
 
+        if msg.header.frame_id == WARMUP_FRAME_ID:
+            return
         with self.lock:
             if not self._see(stamp_to_ns(msg.header.stamp)):
                 return
@@ -303,6 +313,45 @@ class DemoCollector:
             self._writer.write(frame)
         with self.lock:
             self.annotated_frames += 1
+
+    def warm_up(self, frame: np.ndarray, count: int = 3, timeout_s: float = 30.0) -> bool:
+        """Send ``frame`` through the pipeline ``count`` times before the clip plays.
+
+        The first inference of each model at a new image size allocates its buffers (a few
+        hundred ms), and the detector works on the newest frame only: without a warm-up the
+        clip's first frames would be skipped while the models wake up. Warm-up frames carry
+        frame_id WARMUP_FRAME_ID and are left out of every output.
+        """
+        from rclpy.qos import QoSProfile, ReliabilityPolicy
+        from sensor_msgs.msg import Image
+        from std_msgs.msg import Header
+
+        from face_recognition_ros.ros_conversions import bgr_to_image_msg, ns_to_stamp
+
+        publisher = self.node.create_publisher(
+            Image, 'image', QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE))
+        deadline = time.monotonic() + timeout_s
+        try:
+            for _ in range(count):
+                stamp = time.time_ns()
+                msg = bgr_to_image_msg(frame, Header(stamp=ns_to_stamp(stamp),
+                                                     frame_id=WARMUP_FRAME_ID))
+                while True:
+                    publisher.publish(msg)
+                    resend = time.monotonic() + 1.0
+                    while time.monotonic() < min(resend, deadline):
+                        with self.lock:
+                            if stamp in self.warmup_answers:
+                                break
+                        time.sleep(0.01)
+                    else:
+                        if time.monotonic() >= deadline:
+                            return False
+                        continue  # lost on the way (best effort): send it again
+                    break
+            return True
+        finally:
+            self.node.destroy_publisher(publisher)
 
     def frames_seen(self) -> int:
         with self.lock:
@@ -377,14 +426,23 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def clip_fps(clip: Path) -> float:
-    import cv2
-
     capture = cv2.VideoCapture(str(clip))
     try:
         fps = capture.get(cv2.CAP_PROP_FPS)
     finally:
         capture.release()
     return float(fps) if fps and fps > 0 else 30.0
+
+
+def first_frame(clip: Path) -> np.ndarray:
+    capture = cv2.VideoCapture(str(clip))
+    try:
+        ok, frame = capture.read()
+    finally:
+        capture.release()
+    if not ok:
+        raise SystemExit(f'demo: cannot read a frame from {clip}')
+    return frame
 
 
 def node_parameters(args, gallery_path: Path, fps: float) -> dict[str, dict]:
@@ -444,6 +502,13 @@ def run(args) -> int:
         for name in NODES:
             nodes[name] = NodeProcess(lib_dir / name, params_files, env, log_dir / f'{name}.log')
         if not _wait_ready(nodes, collector):
+            return 1
+        print('Nodes up; warming the models up with a mirrored first frame ...')
+        # The clip's first frame mirrored: the models' first runs at this size, with faces
+        # where the clip has none, so no track carries over into the clip.
+        if not collector.warm_up(cv2.flip(first_frame(args.clip), 1)):
+            print('demo: the pipeline did not answer a warm-up frame; logs in '
+                  f'{log_dir}', file=sys.stderr)
             return 1
         print(f'Playing {args.clip.name} through video_source -> face_detector -> '
               f'face_recognizer -> face_overlay (ROS_DOMAIN_ID {domain}) ...')

@@ -5,8 +5,9 @@
 (``scripts/demo.sh`` sets up ROS 2, builds the package and runs this.) Steps:
 1. enroll the clip's two people from one photo each (``test/fixtures/hamilton``) into a
    fresh gallery in the output folder, so the demo shows enrollment as users do it;
-2. start ``video_source`` (the clip, once, at its own frame rate), ``face_detector``,
-   ``face_recognizer`` and ``face_overlay`` as separate processes, as the launch file does;
+2. start ``face_detector``, ``face_recognizer`` and ``face_overlay`` as separate processes,
+   as the launch file does, warm their models up with the clip's first frame mirrored
+   (left out of every output), then ``video_source`` (the clip, once, at its own rate);
 3. collect ``faces/identified`` and ``faces/image_annotated`` here, write
    ``annotated.mp4`` and ``identified.jsonl`` (one line per identified message), and print
    frames, faces per name, throughput and latency (image stamp -> identified arrival);

@@ -49,6 +49,10 @@ from face_recognition_ros.ros_conversions import (detections_from_msg,
 
 NODE_NAME = 'face_recognizer'
 
+LATEST_FRAME_MAX_AGE_S = 5.0
+"""~/enroll without an image refuses a latest frame older than this: whoever stood in
+front of the camera then may have left, and a stranger's face must not be enrolled."""
+
 GALLERY_FILE = Path('face_recognition') / 'gallery.npz'
 """Where the gallery lives under ROS_HOME (or ~/.ros) when gallery_path is empty."""
 
@@ -98,7 +102,7 @@ class FaceRecognizerNode(Node):
             f'({", ".join(gallery.names()) or "nobody yet: call ~/enroll"}), '
             f'threshold {gallery.threshold:.3f}, embedder {self.pipeline.embedder.model_id}')
 
-        self._latest = None  # (frame, detections) of the last paired frame, for ~/enroll
+        self._latest = None  # (frame, detections, received) of the last paired frame
         self._logged_problems: dict[str, float] = {}
         reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
         self._identified_pub = self.create_publisher(Detection2DArray, 'faces/identified',
@@ -182,7 +186,7 @@ class FaceRecognizerNode(Node):
             self._log_problem(f'frame skipped, unexpected error (please report it):\n'
                               f'{traceback.format_exc()}')
             return
-        self._latest = (frame, detections)
+        self._latest = (frame, detections, time.monotonic())
         faces = result.faces
         if not self._publish_embeddings:
             for face in faces:
@@ -231,7 +235,14 @@ class FaceRecognizerNode(Node):
                         f'{self.resolve_topic_name("image")}; send an image with the '
                         'request or start the camera and face_detector')
                     return self._answer('enroll', response)
-                frame, detections = self._latest
+                frame, detections, received = self._latest
+                age_s = time.monotonic() - received
+                if age_s > LATEST_FRAME_MAX_AGE_S:
+                    response.message = (
+                        f'not enrolled: the latest frame is {age_s:.0f} s old; is the camera '
+                        'still publishing? Enroll while the person is in view, or send an '
+                        'image with the request')
+                    return self._answer('enroll', response)
                 source = 'the latest frame'
                 found = self.pipeline.embed_faces(frame, detections)
             else:

@@ -13,6 +13,7 @@ image never comes) that is logged while the node carries on.
 from __future__ import annotations
 
 import itertools
+import time
 
 import cv2
 import numpy as np
@@ -346,3 +347,18 @@ def fixture_photo(relative_path: str):
     from face_recognition_ros.core.image_io import load_image
 
     return load_image(ros_harness.REPO / 'test' / 'fixtures' / relative_path)
+
+
+def test_enroll_refuses_a_latest_frame_that_is_too_old(camera, probe, fixture_image,
+                                                       gallery_path):
+    from face_recognition_ros.nodes.face_recognizer import LATEST_FRAME_MAX_AGE_S
+
+    before = gallery_path.read_bytes()
+    camera.frame(fixture_image('obama_biden/biden.jpg'))
+    time.sleep(LATEST_FRAME_MAX_AGE_S + 0.5)  # the camera stopped; the person may be gone
+
+    response = enroll(probe, 'Joe Biden')
+
+    assert not response.success
+    assert 's old' in response.message
+    assert gallery_path.read_bytes() == before

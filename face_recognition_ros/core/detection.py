@@ -6,8 +6,8 @@ runtimes, chosen by ``runtime``; both give the same faces (tested), and onnxrunt
 about three times faster on the 2-core test machine (``docs/backends.md``,
 ``benchmarks/model_backends.py``), so it is the default where it is installed:
 
-- ``'onnxruntime'``: the network runs in onnxruntime (the shipped file is repaired in
-  memory, see ``model_files.onnx_model_for_onnxruntime``), and the anchor decoding and
+- ``'onnxruntime'``: the network runs in onnxruntime (the shipped file is repaired once
+  and cached, see ``model_files.prepared_model_for_onnxruntime``), and the anchor decoding and
   non-maximum suppression that OpenCV does in C++ are done here with numpy;
 - ``'opencv'``: ``cv2.FaceDetectorYN``, which needs nothing beyond OpenCV.
 
@@ -31,7 +31,7 @@ from face_recognition_ros.core.model_files import (
     DEFAULT_DETECTOR_MODEL,
     create_onnxruntime_session,
     model_id_for,
-    onnx_model_for_onnxruntime,
+    prepared_model_for_onnxruntime,
     onnxruntime_available,
     resolve_model,
 )
@@ -208,7 +208,7 @@ class _OnnxRuntimeYuNet:
     """YuNet in onnxruntime, with OpenCV's decoding (face_detect.cpp) redone in numpy."""
 
     def __init__(self, model_path, num_threads: int | None) -> None:
-        model = onnx_model_for_onnxruntime(model_path, {2: 'H', 3: 'W'})
+        model = prepared_model_for_onnxruntime(model_path, {2: 'H', 3: 'W'})
         self._session = create_onnxruntime_session(model, num_threads)
         self._input_name = self._session.get_inputs()[0].name
         self._output_names = [output.name for output in self._session.get_outputs()]

@@ -27,7 +27,7 @@ from face_recognition_ros.core.model_files import (
     DEFAULT_EMBEDDER_MODEL,
     create_onnxruntime_session,
     model_id_for,
-    onnx_model_for_onnxruntime,
+    prepared_model_for_onnxruntime,
     onnxruntime_available,
     resolve_model,
 )
@@ -161,7 +161,7 @@ class _OnnxRuntimeSFace:
     """SFace in onnxruntime, batched; input is RGB float 0..255 NCHW, as OpenCV feeds it."""
 
     def __init__(self, model_path, num_threads: int | None) -> None:
-        model = onnx_model_for_onnxruntime(model_path, {0: 'N'})
+        model = prepared_model_for_onnxruntime(model_path, {0: 'N'})
         self._session = create_onnxruntime_session(model, num_threads)
         self._input_name = self._session.get_inputs()[0].name
 

@@ -9,8 +9,12 @@ otherwise give silently wrong embeddings and poison every gallery made with it.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 from face_recognition_ros.core.errors import ModelError
@@ -150,6 +154,70 @@ def onnx_model_for_onnxruntime(path: str | os.PathLike,
     return model.SerializeToString()
 
 
+PREPARED_FORMAT = 1
+"""Bump when ``onnx_model_for_onnxruntime`` changes, so cached repaired models are remade."""
+
+
+def model_cache_dir() -> Path:
+    """Where repaired models are kept: ``$FACE_RECOGNITION_MODEL_CACHE``, else
+    ``$XDG_CACHE_HOME/face_recognition_ros`` (``~/.cache/face_recognition_ros``)."""
+    explicit = os.environ.get('FACE_RECOGNITION_MODEL_CACHE')
+    if explicit:
+        return Path(explicit).expanduser()
+    base = os.environ.get('XDG_CACHE_HOME') or Path.home() / '.cache'
+    return Path(base).expanduser() / 'face_recognition_ros'
+
+
+def prepared_model_for_onnxruntime(path: str | os.PathLike,
+                                   dynamic_input_axes: dict[int, str] | None = None
+                                   ) -> str | bytes:
+    """Return the repaired model of ``onnx_model_for_onnxruntime`` as a file path, or bytes.
+
+    Why a file: repairing SFace in Python (onnx protobuf, float32 weights, serialisation)
+    peaks at about 200 MB above the finished session, which on a 2 GB Jetson is the
+    difference between a node of 180 MB and one of 290 MB. So the repair runs once, in a
+    child process whose memory is returned when it exits, and its result is cached next to
+    nothing personal (``model_cache_dir()``, named by the source checksum); later loads
+    give onnxruntime the path. Where the cache cannot be written, the repair runs here and
+    its bytes are returned.
+    """
+    source = Path(path)
+    axes = dict(sorted((dynamic_input_axes or {}).items()))
+    key = hashlib.sha256(
+        f'{file_sha256(source)}|{sorted(axes.items())}|{PREPARED_FORMAT}'.encode()
+    ).hexdigest()[:16]
+    cached = model_cache_dir() / f'{source.stem}.ort-{key}.onnx'
+    if not cached.is_file():
+        command = [sys.executable, '-m', __name__, os.fspath(source), os.fspath(cached),
+                   json.dumps({str(axis): name for axis, name in axes.items()})]
+        try:
+            subprocess.run(command, check=True, capture_output=True, timeout=300)
+        except (OSError, subprocess.SubprocessError) as error:
+            stderr = getattr(error, 'stderr', b'') or b''
+            _LOG.warning('could not cache the repaired model in %s (%s); repairing in memory',
+                         cached.parent, stderr.decode(errors='replace').strip() or error)
+            return onnx_model_for_onnxruntime(source, axes)
+    return os.fspath(cached)
+
+
+def _write_prepared_model(source: str, target: str, axes_json: str) -> None:
+    """Child-process side of ``prepared_model_for_onnxruntime``: repair, write atomically."""
+    axes = {int(axis): name for axis, name in json.loads(axes_json).items()}
+    data = onnx_model_for_onnxruntime(source, axes)
+    folder = Path(target).parent
+    folder.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix='.tmp-', suffix='.onnx')
+    try:
+        with os.fdopen(handle, 'wb') as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
 def _fold_constant_dequantize(graph, constants: dict, numpy_helper) -> None:
     import numpy as np
 
@@ -188,8 +256,9 @@ def _fold_constant_dequantize(graph, constants: dict, numpy_helper) -> None:
     graph.node.extend(kept_nodes)
 
 
-def create_onnxruntime_session(model: bytes, num_threads: int | None = None):
-    """Return an onnxruntime CPU session for a serialized model, or raise ModelError.
+def create_onnxruntime_session(model: str | bytes, num_threads: int | None = None):
+    """Return an onnxruntime CPU session for a model file path or serialized model, or raise
+    ModelError.
 
     ``num_threads=None`` lets onnxruntime use one thread per physical core. Spinning is
     off: the detector and the embedder each own a thread pool, and on a small CPU a pool
@@ -239,3 +308,8 @@ _BUNDLED_NAMES = {
     DEFAULT_DETECTOR_MODEL.name: 'yunet-2023mar-int8bq',
     DEFAULT_EMBEDDER_MODEL.name: 'sface-2021dec-int8bq',
 }
+
+
+if __name__ == '__main__':
+    # python -m face_recognition_ros.core.model_files SOURCE TARGET AXES_JSON (internal).
+    _write_prepared_model(*sys.argv[1:4])

@@ -1,0 +1,40 @@
+"""The repaired-model cache: made once in a child process, then loaded by path."""
+
+import numpy as np
+
+from face_recognition_ros.core import model_files
+from face_recognition_ros.core.embedding import SFaceEmbedder
+
+
+def test_repaired_model_is_cached_and_gives_the_same_embeddings(tmp_path, monkeypatch):
+    monkeypatch.setenv('FACE_RECOGNITION_MODEL_CACHE', str(tmp_path / 'cache'))
+    first = model_files.prepared_model_for_onnxruntime(model_files.DEFAULT_EMBEDDER_MODEL,
+                                                       {0: 'N'})
+    assert isinstance(first, str) and first.startswith(str(tmp_path / 'cache'))
+    cached = list((tmp_path / 'cache').glob('*.onnx'))
+    assert len(cached) == 1 and not list((tmp_path / 'cache').glob('.tmp-*'))
+    mtime = cached[0].stat().st_mtime_ns
+    assert model_files.prepared_model_for_onnxruntime(
+        model_files.DEFAULT_EMBEDDER_MODEL, {0: 'N'}) == first
+    assert cached[0].stat().st_mtime_ns == mtime  # reused, not rebuilt
+
+    crops = [np.random.default_rng(seed).integers(0, 255, (112, 112, 3), dtype=np.uint8)
+             for seed in range(3)]
+    from_cache = SFaceEmbedder(runtime='onnxruntime').embed(crops)
+    in_memory = model_files.create_onnxruntime_session(
+        model_files.onnx_model_for_onnxruntime(model_files.DEFAULT_EMBEDDER_MODEL, {0: 'N'}))
+    blob = np.ascontiguousarray(np.stack(crops)[:, :, :, ::-1].transpose(0, 3, 1, 2),
+                                dtype=np.float32)
+    reference = in_memory.run(None, {in_memory.get_inputs()[0].name: blob})[0]
+    reference /= np.linalg.norm(reference, axis=1, keepdims=True)
+    np.testing.assert_allclose(from_cache, reference, atol=1e-5)
+
+
+def test_unwritable_cache_falls_back_to_repairing_in_memory(tmp_path, monkeypatch):
+    blocker = tmp_path / 'not_a_folder'
+    blocker.write_text('a file where the cache folder should be')
+    monkeypatch.setenv('FACE_RECOGNITION_MODEL_CACHE', str(blocker / 'cache'))
+    model = model_files.prepared_model_for_onnxruntime(model_files.DEFAULT_DETECTOR_MODEL,
+                                                       {2: 'H', 3: 'W'})
+    assert isinstance(model, bytes) and len(model) > 1000
+    model_files.create_onnxruntime_session(model)

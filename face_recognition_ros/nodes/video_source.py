@@ -231,6 +231,16 @@ class VideoSourceNode(Node):
             while self._publisher.get_subscription_count() == 0:
                 if self._stop.wait(0.05):
                     return
+            # Subscribers discovered together match one by one, sometimes a second apart:
+            # wait until their count holds still for 1 s (at most 5 s), or the first frames
+            # reach only some of them (the detector may miss what the recognizer gets).
+            count, settled_at, give_up = 0, time.monotonic(), time.monotonic() + 5.0
+            while time.monotonic() < give_up and time.monotonic() - settled_at < 1.0:
+                now_count = self._publisher.get_subscription_count()
+                if now_count != count:
+                    count, settled_at = now_count, time.monotonic()
+                if self._stop.wait(0.05):
+                    return
         next_time = time.monotonic()
         while not self._stop.is_set():
             frame = self._source.read()

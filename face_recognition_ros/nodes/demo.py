@@ -597,7 +597,11 @@ def _print_summary(summary: dict) -> None:
 
 def main(argv=None) -> int:
     logging.basicConfig(level=logging.WARNING, format='%(levelname)s %(name)s: %(message)s')
-    return run(parse_args(argv))
+    try:
+        return run(parse_args(argv))
+    except KeyboardInterrupt:  # the nodes were stopped on the way out of run()
+        print('demo: interrupted', file=sys.stderr)
+        return 130
 
 
 if __name__ == '__main__':

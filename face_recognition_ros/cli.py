@@ -604,6 +604,11 @@ def main(argv: list[str] | None = None) -> int:
         min(args.verbose, 2)], format='%(levelname)s %(name)s: %(message)s')
     try:
         return int(args.handler(args) or 0)
+    except BrokenPipeError:
+        # The reader (head, grep -m) went away: not an error of ours. Caught before OSError,
+        # its base class; stdout goes to /dev/null so the exit-time flush fails silently.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (FaceRecognitionError, OSError) as error:
         # OSError: an output path that cannot be written, a full disk... user errors too.
         message = str(error).replace('\n', ' ').strip()
@@ -612,10 +617,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print('interrupted', file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        # The reader (head, grep -m) went away: not an error of ours.
-        sys.stderr.close()
-        return 0
 
 
 if __name__ == '__main__':

@@ -207,3 +207,18 @@ def test_video_reads_an_image_folder_of_mixed_sizes(gallery_path, tmp_path):
     capture.release()
     result = run_cli('video', '-g', gallery_path, tmp_path / 'nothing-here', check=False)
     assert result.returncode == 2 and 'camera index' in result.stderr
+
+
+def test_reader_closing_the_pipe_is_not_an_error():
+    # `identify ... | head -1`: once head exits, the next line meets a closed pipe. That
+    # is the reader's choice, not a failure: status 0 and nothing on stderr.
+    command = [sys.executable, '-m', 'face_recognition_ros', 'embed']
+    command += [str(FIXTURES / 'obama_biden' / 'obama.jpg')] * 30
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get('PYTHONPATH', ''))
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env=env, text=True)
+    assert json.loads(process.stdout.readline())['faces']
+    process.stdout.close()
+    stderr = process.stderr.read()
+    assert process.wait(timeout=120) == 0, stderr
+    assert 'error' not in stderr.lower() and 'Traceback' not in stderr

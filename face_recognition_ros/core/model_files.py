@@ -157,6 +157,10 @@ def onnx_model_for_onnxruntime(path: str | os.PathLike,
 PREPARED_FORMAT = 1
 """Bump when ``onnx_model_for_onnxruntime`` changes, so cached repaired models are remade."""
 
+_EXIT_NOT_A_MODEL = 3
+"""Exit status of the repair child when the source file is not a model (its message on
+stderr), as opposed to a cache that cannot be written."""
+
 
 def model_cache_dir() -> Path:
     """Where repaired models are kept: ``$FACE_RECOGNITION_MODEL_CACHE``, else
@@ -194,6 +198,10 @@ def prepared_model_for_onnxruntime(path: str | os.PathLike,
             subprocess.run(command, check=True, capture_output=True, timeout=300)
         except (OSError, subprocess.SubprocessError) as error:
             stderr = getattr(error, 'stderr', b'') or b''
+            if getattr(error, 'returncode', None) == _EXIT_NOT_A_MODEL:
+                # The file itself is bad (not ONNX): repairing here would fail the same way,
+                # so say so once, without the child's traceback.
+                raise ModelError(stderr.decode(errors='replace').strip()) from None
             _LOG.warning('could not cache the repaired model in %s (%s); repairing in memory',
                          cached.parent, stderr.decode(errors='replace').strip() or error)
             return onnx_model_for_onnxruntime(source, axes)
@@ -312,4 +320,8 @@ _BUNDLED_NAMES = {
 
 if __name__ == '__main__':
     # python -m face_recognition_ros.core.model_files SOURCE TARGET AXES_JSON (internal).
-    _write_prepared_model(*sys.argv[1:4])
+    try:
+        _write_prepared_model(*sys.argv[1:4])
+    except ModelError as model_error:
+        print(model_error, file=sys.stderr)
+        sys.exit(_EXIT_NOT_A_MODEL)

@@ -1,6 +1,7 @@
 """The repaired-model cache: made once in a child process, then loaded by path."""
 
 import numpy as np
+import pytest
 
 from face_recognition_ros.core import model_files
 from face_recognition_ros.core.embedding import SFaceEmbedder
@@ -38,3 +39,15 @@ def test_unwritable_cache_falls_back_to_repairing_in_memory(tmp_path, monkeypatc
                                                        {2: 'H', 3: 'W'})
     assert isinstance(model, bytes) and len(model) > 1000
     model_files.create_onnxruntime_session(model)
+
+
+def test_file_that_is_not_onnx_is_one_clear_error_without_the_childs_traceback(
+        tmp_path, monkeypatch, caplog):
+    monkeypatch.setenv('FACE_RECOGNITION_MODEL_CACHE', str(tmp_path / 'cache'))
+    garbage = tmp_path / 'my_model.onnx'
+    garbage.write_bytes(model_files.DEFAULT_DETECTOR_MODEL.read_bytes()[:5000])
+    with pytest.raises(model_files.ModelError, match='is not a valid ONNX file') as raised:
+        model_files.prepared_model_for_onnxruntime(garbage, {2: 'H', 3: 'W'})
+    assert 'Traceback' not in str(raised.value)
+    assert 'Traceback' not in caplog.text and 'could not cache' not in caplog.text
+    assert not list((tmp_path / 'cache').glob('*.onnx'))

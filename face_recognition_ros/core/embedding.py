@@ -141,6 +141,7 @@ class _OpenCvSFace:
     """``cv2.FaceRecognizerSF``: one crop per call; it swaps BGR to RGB itself."""
 
     def __init__(self, model_path, num_threads: int | None) -> None:
+        self._model_path = model_path
         if num_threads is not None:
             cv2.setNumThreads(int(num_threads))
         try:
@@ -153,8 +154,12 @@ class _OpenCvSFace:
             ) from error
 
     def features(self, crops: list[np.ndarray]) -> np.ndarray:
-        return np.concatenate([self._recognizer.feature(crop).reshape(1, -1)
-                               for crop in crops], axis=0)
+        try:
+            return np.concatenate([self._recognizer.feature(crop).reshape(1, -1)
+                                   for crop in crops], axis=0)
+        except cv2.error as error:
+            # OpenCV loads any ONNX file here; another network fails on the first crop.
+            raise ModelError(_not_sface(self._model_path, error)) from error
 
 
 class _OnnxRuntimeSFace:
@@ -163,9 +168,21 @@ class _OnnxRuntimeSFace:
     def __init__(self, model_path, num_threads: int | None) -> None:
         model = prepared_model_for_onnxruntime(model_path, {0: 'N'})
         self._session = create_onnxruntime_session(model, num_threads)
-        self._input_name = self._session.get_inputs()[0].name
+        model_input = self._session.get_inputs()[0]
+        self._input_name = model_input.name
+        # Checked at load: another network (a detector, say) would otherwise fail on the
+        # first face with onnxruntime's dimension error.
+        if list(model_input.shape[1:]) != [3, _INPUT_SIZE, _INPUT_SIZE]:
+            raise ModelError(_not_sface(model_path, f'its input is {model_input.shape}, '
+                                        f'expected [N, 3, {_INPUT_SIZE}, {_INPUT_SIZE}]'))
 
     def features(self, crops: list[np.ndarray]) -> np.ndarray:
         batch = np.stack(crops)[:, :, :, ::-1]  # BGR -> RGB, the network's training order.
         blob = np.ascontiguousarray(batch.transpose(0, 3, 1, 2), dtype=np.float32)
         return self._session.run(None, {self._input_name: blob})[0]
+
+
+def _not_sface(model_path, reason) -> str:
+    return (f'{os.fspath(model_path)!r} is not an SFace model ({reason}). Pass an SFace '
+            "ONNX file, omit the model path for the bundled one, or use the 'classifier' "
+            'backend for a model exported by training/export.py.')

@@ -212,3 +212,14 @@ def test_locator_refuses_a_boxes_only_detector():
 
     with pytest.raises(FaceRecognitionError, match='landmarks'):
         YuNetLandmarkLocator(detector=BoxesOnly())
+
+
+@pytest.mark.parametrize('runtime', ['onnxruntime', 'opencv'])
+def test_another_network_is_refused_as_sface(runtime):
+    # The bundled YuNet detector passed as the embedder: a clear ModelError, at load
+    # (onnxruntime) or on the first face (OpenCV loads any ONNX file), not a runtime error.
+    from face_recognition_ros.core.model_files import DEFAULT_DETECTOR_MODEL
+
+    with pytest.raises(ModelError, match='is not an SFace model'):
+        SFaceEmbedder(model_path=DEFAULT_DETECTOR_MODEL, runtime=runtime).embed(
+            [np.zeros((112, 112, 3), np.uint8)])

@@ -380,6 +380,12 @@ class Gallery:
                 f'no gallery at {path}: enroll people first (python -m face_recognition_ros '
                 f'enroll --gallery {path} DIR) or check the path')
         try:
+            with open(path, 'rb') as handle:
+                # Checked first: for a file that is no archive, numpy's own error says the
+                # file holds pickled data and suggests loading it unsafely, which is wrong
+                # advice for a gallery.
+                if not zipfile.is_zipfile(handle):
+                    raise ValueError('not an .npz archive: damaged, truncated or not a gallery')
             loaded = np.load(path, allow_pickle=False)
             if not isinstance(loaded, np.lib.npyio.NpzFile):  # a bare .npy array
                 raise ValueError('not an .npz archive')

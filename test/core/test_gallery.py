@@ -293,3 +293,15 @@ def test_enroll_folder_reports_skipped_photos(tmp_path, pipeline):
     assert by_name['bad:name\x01'].error and not by_name['bad:name\x01'].used
     assert report.photos_used == 2 and report.photos_skipped == 3
     json.dumps(report.to_dict())  # the CLI prints it
+
+
+@pytest.mark.parametrize('content', [b'\x00not a gallery' * 10, b'\x89PNG\r\n\x1a\n' + b'0' * 50])
+def test_file_that_is_no_archive_gets_no_advice_to_unpickle(tmp_path, content):
+    # numpy's own error for such a file says it holds pickled data and suggests
+    # allow_pickle=True: exactly what a gallery of personal data must never be loaded with.
+    path = tmp_path / 'people.npz'
+    path.write_bytes(content)
+    with pytest.raises(GalleryError, match='unreadable.*not an .npz archive') as raised:
+        Gallery.load(path)
+    assert 'pickle' not in str(raised.value)
+    assert path.read_bytes() == content

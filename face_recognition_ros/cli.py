@@ -244,6 +244,9 @@ def cmd_enroll(args) -> int:
             f'nothing could be enrolled from {args.folder}: it needs one sub-folder per '
             f'person holding photos with exactly one face each; the gallery '
             f'{"was left unchanged" if existed else "was not created"}')
+    # The README's path, ~/.ros/face_recognition/gallery.npz, is where the recognizer node
+    # looks by default; its folder need not exist yet (the node creates it the same way).
+    Path(args.gallery).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     gallery.save(args.gallery)
     summary = (f'enrolled {report.photos_used} photo(s) of {len(report.people_enrolled)} '
                f'people, skipped {report.photos_skipped}; {args.gallery} now holds '

@@ -222,3 +222,14 @@ def test_reader_closing_the_pipe_is_not_an_error():
     stderr = process.stderr.read()
     assert process.wait(timeout=120) == 0, stderr
     assert 'error' not in stderr.lower() and 'Traceback' not in stderr
+
+
+def test_enroll_creates_the_gallery_folder_of_the_readme_command(people_dir, tmp_path):
+    # README: enroll --gallery ~/.ros/face_recognition/gallery.npz, where the folder is
+    # usually missing on a fresh machine.
+    path = tmp_path / '.ros' / 'face_recognition' / 'gallery.npz'
+    result = run_cli('enroll', '--gallery', path, people_dir, check=False)
+    assert result.returncode == 0, result.stderr
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert json.loads(run_cli('list', '-g', path, '--json').stdout)['people'] == {
+        'biden': 1, 'obama': 1}

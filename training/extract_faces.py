@@ -242,15 +242,33 @@ def write_png(path: Path, image: np.ndarray) -> None:
     os.replace(tmp, path)
 
 
-def sort_and_write(crops: list[Crop], args) -> dict:
+def load_sorting_gallery(args):
+    """The SFace embedder and the ``--gallery`` to sort by, or SystemExit saying why not.
+
+    Called before extraction starts, so a corrupt gallery or one of another model stops
+    the run at once rather than after a whole video or camera session.
+    """
+    from face_recognition_ros.core.embedding import SFaceEmbedder
+    from face_recognition_ros.core.errors import FaceRecognitionError
+    from face_recognition_ros.core.gallery import Gallery
+    embedder = SFaceEmbedder(num_threads=args.threads)
+    try:
+        return embedder, Gallery.load(args.gallery, expected_model_id=embedder.model_id)
+    except FaceRecognitionError as error:
+        raise SystemExit(f'--gallery: {error}') from None
+
+
+def sort_and_write(crops: list[Crop], args, embedder=None, gallery=None) -> dict:
     """Decide each crop's folder (gallery name, cluster, source sub-folder) and write it."""
     output = Path(args.output)
     folders = [crop.subdir for crop in crops]
     summary = {}
+    if args.gallery and gallery is None:
+        embedder, gallery = load_sorting_gallery(args)
     if args.gallery or args.cluster:
         from face_recognition_ros.core.embedding import SFaceEmbedder
-        from face_recognition_ros.core.gallery import DEFAULT_THRESHOLD, Gallery
-        embedder = SFaceEmbedder(num_threads=args.threads)
+        from face_recognition_ros.core.gallery import DEFAULT_THRESHOLD
+        embedder = embedder or SFaceEmbedder(num_threads=args.threads)
         for start in range(0, len(crops), 32):
             chunk = crops[start:start + 32]
             faces = [c.image if c.image.shape[0] == 112 else
@@ -260,7 +278,6 @@ def sort_and_write(crops: list[Crop], args) -> dict:
                 crop.embedding = embedding
         unnamed = list(range(len(crops)))
         if args.gallery:
-            gallery = Gallery.load(args.gallery, expected_model_id=embedder.model_id)
             matches = gallery.match(np.stack([c.embedding for c in crops])) if crops else []
             unnamed = []
             for i, match in enumerate(matches):
@@ -288,9 +305,10 @@ def sort_and_write(crops: list[Crop], args) -> dict:
 def main(args: argparse.Namespace) -> dict:
     if args.every < 1:
         raise SystemExit('--every must be at least 1')
+    embedder, gallery = load_sorting_gallery(args) if args.gallery else (None, None)
     extractor = Extractor(args)
     crops = extractor.run(args.sources)
-    summary = sort_and_write(crops, args)
+    summary = sort_and_write(crops, args, embedder, gallery)
     report = {'saved': len(crops), **dict(extractor.counts), **summary,
               'output': str(args.output)}
     return report

@@ -105,3 +105,28 @@ def test_cli_prints_json(photos, tmp_path, capsys):
     assert extract_faces.cli([str(photos / 'penny'), '--output', str(tmp_path / 'o'),
                               '--no-progress']) == 0
     assert json.loads(capsys.readouterr().out)['saved'] == 2
+
+
+@pytest.mark.parametrize('damage', ['corrupt', 'other_model'])
+def test_unusable_gallery_stops_before_extracting_with_a_message(photos, tmp_path, damage,
+                                                                 monkeypatch):
+    from face_recognition_ros.core.gallery import Gallery
+
+    gallery_path = tmp_path / 'gallery.npz'
+    if damage == 'corrupt':
+        gallery_path.write_bytes(b'PK\x03\x04 a damaged gallery')
+    else:  # made by another embedding model, e.g. the classifier training/export.py writes
+        gallery = Gallery('classifier-0123456789abcdef', 0.9)
+        gallery.add('amy', np.eye(1, 512, dtype=np.float32))
+        gallery.save(gallery_path)
+
+    def no_extraction(*args, **kwargs):
+        raise AssertionError('extraction ran although the gallery is unusable')
+
+    monkeypatch.setattr(extract_faces.Extractor, 'run', no_extraction)
+    with pytest.raises(SystemExit) as stopped:
+        run(photos, '--output', tmp_path / 'out', '--gallery', gallery_path)
+    message = str(stopped.value.code)
+    assert message.startswith('--gallery: ')
+    assert ('unreadable' if damage == 'corrupt' else 'enroll the people again') in message
+    assert not (tmp_path / 'out').exists()

@@ -42,7 +42,7 @@ import torch
 from torch import nn
 
 from training.face_dataset import IMAGE_SUFFIXES, list_people, split_per_person
-from training.train import build_model
+from training.train import build_model, read_checkpoint
 
 LOG = logging.getLogger('training.export')
 OPSET = 17
@@ -196,7 +196,7 @@ def calibrate(model_path: Path, train_samples, val_samples, class_names, args) -
 def main(args: argparse.Namespace) -> dict:
     if args.threads:
         torch.set_num_threads(args.threads)
-    checkpoint = torch.load(args.checkpoint, map_location='cpu', weights_only=True)
+    checkpoint = read_checkpoint(args.checkpoint, 'checkpoint')
     class_names = list(checkpoint['class_names'])
     input_size = int(checkpoint['input_size'])
     train_args = checkpoint.get('args', {})

@@ -121,6 +121,29 @@ def build_model(num_classes: int, weights: str) -> nn.Module:
     return model
 
 
+def read_checkpoint(path: str, option: str, ours: bool = True) -> dict:
+    """``torch.load(path, weights_only=True)``, or SystemExit naming ``option`` and the fix.
+
+    ``ours``: the file must be a checkpoint written by this script (model, class names...),
+    not just a state dict.
+    """
+    if not Path(path).is_file():
+        raise SystemExit(f'{option} {path}: no such file; give a checkpoint.pth or best.pth '
+                         'written by training/train.py')
+    try:
+        checkpoint = torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as error:  # torch raises RuntimeError, UnpicklingError, EOFError...
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0].split('. ')[0]
+        raise SystemExit(f'{option} {path}: not a readable PyTorch checkpoint ({reason}); it '
+                         'is damaged or another kind of file: use the checkpoint.pth or '
+                         'best.pth of a finished epoch') from None
+    if not isinstance(checkpoint, dict) or (
+            ours and not {'model', 'class_names', 'input_size'} <= set(checkpoint)):
+        raise SystemExit(f'{option} {path}: not a checkpoint of training/train.py (no model, '
+                         'class names and input size in it)')
+    return checkpoint
+
+
 def load_backbone_weights(model: nn.Module, path: str) -> None:
     """Load a torchvision state dict or one of our checkpoints, except the final layer.
 
@@ -130,7 +153,7 @@ def load_backbone_weights(model: nn.Module, path: str) -> None:
     if not Path(path).is_file():
         raise SystemExit(f'--weights {path}: no such file; use "none", "imagenet" or a '
                          'path to a .pth file')
-    state = torch.load(path, map_location='cpu', weights_only=True)
+    state = read_checkpoint(path, '--weights', ours=False)
     if isinstance(state, dict) and 'model' in state:
         state = state['model']
     state = {k: v for k, v in state.items() if not k.startswith('fc.')}
@@ -277,9 +300,7 @@ def main(args: argparse.Namespace) -> dict:
 
     checkpoint = None
     if args.resume:
-        if not Path(args.resume).is_file():
-            raise SystemExit(f'--resume {args.resume}: no such checkpoint')
-        checkpoint = torch.load(args.resume, map_location='cpu', weights_only=True)
+        checkpoint = read_checkpoint(args.resume, '--resume')
         # The split and the input size must be the checkpoint's, or "validation" would
         # hold photos it trained on, or the network would see another resolution.
         recorded = checkpoint.get('args', {})

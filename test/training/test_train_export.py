@@ -182,3 +182,30 @@ def test_export_calibrated_on_strangers_names_none_of_them(trained, tmp_path):
     matches = recognizer.identify([load_image(p) for p in strangers])
     assert len(matches) == len(strangers) >= 16
     assert all(m.name == UNKNOWN and m.confidence < 0.5 for m in matches)
+
+
+def test_damaged_or_foreign_checkpoints_are_refused_with_a_message(trained, data_dir,
+                                                                   tmp_path):
+    out_dir, _ = trained
+    truncated = tmp_path / 'truncated.pth'
+    truncated.write_bytes((out_dir / 'checkpoint.pth').read_bytes()[:100000])
+    state_dict = tmp_path / 'state_dict.pth'
+    checkpoint = torch.load(out_dir / 'checkpoint.pth', map_location='cpu',
+                            weights_only=True)
+    torch.save(checkpoint['model'], state_dict)
+    missing = tmp_path / 'missing.pth'
+
+    def export_main(path):
+        export.main(export.get_args_parser().parse_args(
+            [str(path), '--output', str(tmp_path / 'x.onnx')]))
+
+    for path, message in ((truncated, 'not a readable PyTorch checkpoint'),
+                          (state_dict, 'not a checkpoint of training/train.py'),
+                          (missing, 'no such file')):
+        with pytest.raises(SystemExit, match=f'^checkpoint .*{message}'):
+            export_main(path)
+        with pytest.raises(SystemExit, match=f'^--resume .*{message}'):
+            run_train(data_dir, tmp_path / 'resumed', '--epochs', '1', '--resume', str(path))
+    with pytest.raises(SystemExit, match='^--weights .*not a readable PyTorch checkpoint'):
+        run_train(data_dir, tmp_path / 'weights', '--epochs', '1', '--weights', str(truncated))
+    assert not (tmp_path / 'x.onnx').exists()

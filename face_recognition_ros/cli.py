@@ -291,6 +291,12 @@ def cmd_list(args) -> int:
 def _run_on_images(args, write) -> int:
     """Shared loop of identify and embed: one JSON line per image, errors go on."""
     failures = 0
+    for text in args.images:
+        # A folder stands for its images; one without any would otherwise pass unnoticed.
+        if Path(text).is_dir() and not _expand_images([text]):
+            failures += 1
+            print(f'error: no images in the folder {text}: give image files '
+                  f'({", ".join(IMAGE_SUFFIXES)}) or folders holding them', file=sys.stderr)
     for path in _expand_images(args.images):
         from face_recognition_ros.core.image_io import load_image
         try:

@@ -233,3 +233,15 @@ def test_enroll_creates_the_gallery_folder_of_the_readme_command(people_dir, tmp
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     assert json.loads(run_cli('list', '-g', path, '--json').stdout)['people'] == {
         'biden': 1, 'obama': 1}
+
+
+def test_identify_reports_a_folder_without_images(gallery_path, tmp_path):
+    empty = tmp_path / 'frames'
+    empty.mkdir()
+    (empty / 'notes.txt').write_text('no photos here')
+    result = run_cli('identify', '-g', gallery_path, empty,
+                     FIXTURES / 'obama_biden' / 'biden.jpg', check=False)
+    assert result.returncode == 2 and 'Traceback' not in result.stderr
+    assert f'no images in the folder {empty}' in result.stderr
+    line, = json_lines(result.stdout)
+    assert [face['name'] for face in line['faces']] == ['biden']

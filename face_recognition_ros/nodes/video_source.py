@@ -178,11 +178,12 @@ class VideoSourceNode(Node):
         self._declare_parameters()
         value = {name: self.get_parameter(name).value for name in (
             'source', 'loop', 'rate', 'frame_id', 'width', 'height', 'shutdown_at_end',
-            'wait_for_subscriber')}
+            'wait_for_subscriber', 'min_subscribers')}
         self._loop = value['loop']
         self._frame_id = value['frame_id']
         self._shutdown_at_end = value['shutdown_at_end']
         self._wait_for_subscriber = value['wait_for_subscriber']
+        self._min_subscribers = max(1, value['min_subscribers'])
         self._source = open_source(value['source'], value['width'], value['height'],
                                    self.get_logger())
         rate = value['rate'] or self._source.native_rate
@@ -225,20 +226,16 @@ class VideoSourceNode(Node):
         self.declare_parameter('wait_for_subscriber', False, describe(
             'Start reading only once something subscribes to the image topic, so a recorded '
             'video is processed from its first frame (demos, benchmarks, tests).'))
+        self.declare_parameter('min_subscribers', 1, describe(
+            'With wait_for_subscriber: how many subscriptions to wait for (detector, '
+            'recognizer and overlay: 3), so the first frames reach all of them.',
+            integer_range=[IntegerRange(from_value=1, to_value=100, step=1)]))
 
     def _run(self) -> None:
         if self._wait_for_subscriber:
-            while self._publisher.get_subscription_count() == 0:
-                if self._stop.wait(0.05):
-                    return
-            # Subscribers discovered together match one by one, sometimes a second apart:
-            # wait until their count holds still for 1 s (at most 5 s), or the first frames
-            # reach only some of them (the detector may miss what the recognizer gets).
-            count, settled_at, give_up = 0, time.monotonic(), time.monotonic() + 5.0
-            while time.monotonic() < give_up and time.monotonic() - settled_at < 1.0:
-                now_count = self._publisher.get_subscription_count()
-                if now_count != count:
-                    count, settled_at = now_count, time.monotonic()
+            # Subscribers match one by one, sometimes seconds apart (DDS discovery): frames
+            # sent before the detector matched would reach only the others.
+            while self._publisher.get_subscription_count() < self._min_subscribers:
                 if self._stop.wait(0.05):
                     return
         next_time = time.monotonic()

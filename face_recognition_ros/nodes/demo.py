@@ -451,6 +451,8 @@ def node_parameters(args, gallery_path: Path, fps: float) -> dict[str, dict]:
     return {
         'video_source': {'source': str(args.clip.resolve()), 'loop': False,
                          'shutdown_at_end': True, 'wait_for_subscriber': True,
+                         # detector, recognizer, overlay and this demo's collector
+                         'min_subscribers': len(NODES) + 1,
                          'rate': float(args.rate or fps),
                          'frame_id': 'hamilton_clip'},
         'face_recognizer': {'gallery_path': str(gallery_path.resolve())},

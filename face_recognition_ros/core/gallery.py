@@ -143,12 +143,8 @@ class Gallery:
     def __init__(self, model_id: str, threshold: float | None = None):
         if not isinstance(model_id, str) or not model_id:
             raise GalleryError('a gallery needs the id of the embedding model that fills it')
-        threshold = DEFAULT_THRESHOLD if threshold is None else float(threshold)
-        if not -1.0 <= threshold <= 1.0 or math.isnan(threshold):
-            raise GalleryError(
-                f'threshold {threshold} is not a cosine similarity: use a value in [-1, 1]')
         self.model_id = model_id
-        self.threshold = threshold
+        self.threshold = DEFAULT_THRESHOLD if threshold is None else threshold
         self.created = _now_iso()
         self.updated = self.created
         self._lock = threading.RLock()
@@ -158,6 +154,22 @@ class Gallery:
         self._embeddings = np.zeros((0, 0), dtype=np.float32)
         self._counts: list[int] = []
         self._labels_cache: np.ndarray | None = None
+
+    @property
+    def threshold(self) -> float:
+        """Cosine similarity a face needs for a name."""
+        return self._threshold
+
+    @threshold.setter
+    def threshold(self, value: float) -> None:
+        # Checked on every assignment, not only in __init__: run-time overrides (the CLI's
+        # --threshold, a node parameter) set it directly, and a value outside [-1, 1]
+        # silently names everyone (below -1) or nobody (above 1).
+        threshold = float(value)
+        if not -1.0 <= threshold <= 1.0 or math.isnan(threshold):
+            raise GalleryError(
+                f'threshold {threshold} is not a cosine similarity: use a value in [-1, 1]')
+        self._threshold = threshold
 
     # ---------------------------------------------------------------- inspection
     @property

@@ -305,3 +305,17 @@ def test_file_that_is_no_archive_gets_no_advice_to_unpickle(tmp_path, content):
         Gallery.load(path)
     assert 'pickle' not in str(raised.value)
     assert path.read_bytes() == content
+
+
+@pytest.mark.parametrize('threshold', [1.5, -3.0, float('nan')])
+def test_threshold_override_outside_cosine_range_is_refused(tmp_path, random_gallery,
+                                                            threshold):
+    # An override (the CLI's --threshold) below -1 named every stranger, above 1 nobody.
+    gallery, _ = random_gallery
+    with pytest.raises(GalleryError, match='not a cosine similarity'):
+        gallery.threshold = threshold
+    assert gallery.threshold == pytest.approx(0.363)
+    path = tmp_path / 'people.npz'
+    gallery.save(path)
+    with pytest.raises(GalleryError, match='not a cosine similarity'):
+        Gallery.load_or_create(path, gallery.model_id, threshold=threshold)

@@ -530,7 +530,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                                    'photos per person (the sub-folder name is the name). '
                                    'Photos with no face or several faces are skipped and '
                                    'reported. Creates the gallery or extends it; the file is '
-                                   'only replaced when something was enrolled.')
+                                   'only replaced when something was enrolled. --threshold is '
+                                   'saved as the gallery\'s threshold.')
     _add_model_options(p, 'required')
     p.add_argument('folder', metavar='DIR', help='folder of per-person sub-folders')
     p.add_argument('--people', nargs='+', metavar='NAME',

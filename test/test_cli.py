@@ -245,3 +245,16 @@ def test_identify_reports_a_folder_without_images(gallery_path, tmp_path):
     assert f'no images in the folder {empty}' in result.stderr
     line, = json_lines(result.stdout)
     assert [face['name'] for face in line['faces']] == ['biden']
+
+
+def test_enroll_threshold_is_saved_and_identify_threshold_is_for_the_run(people_dir,
+                                                                         tmp_path):
+    # docs/cli.md: --threshold overrides the gallery's for a run; enroll saves it.
+    path = tmp_path / 'calibrated.npz'
+    run_cli('enroll', '-g', path, '--threshold', '0.5', people_dir)
+    assert json.loads(run_cli('list', '-g', path, '--json').stdout)['threshold'] == 0.5
+    before = path.read_bytes()
+    line, = json_lines(run_cli('identify', '-g', path, '--threshold', '0.99',
+                               FIXTURES / 'obama_biden' / 'obama2.jpg').stdout)
+    assert [face['name'] for face in line['faces']] == ['unknown']
+    assert path.read_bytes() == before

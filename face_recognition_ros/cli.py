@@ -138,6 +138,20 @@ def parse_size(text: str) -> tuple[int, int]:
     return width, height
 
 
+def count_at_least(minimum: int):
+    """argparse type: a whole number >= ``minimum`` (frames, threads...)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < minimum:
+            raise argparse.ArgumentTypeError(
+                f'{text!r} is not a whole number of at least {minimum}')
+        return value
+    return parse
+
+
 # ------------------------------------------------------------------------ JSON records
 def _floats(values, digits: int) -> list:
     return [round(float(v), digits) for v in np.asarray(values).reshape(-1)]
@@ -199,7 +213,7 @@ def _add_model_options(parser: argparse.ArgumentParser, gallery: str | None) -> 
     group.add_argument('--threshold', type=float, default=None,
                        help='cosine similarity threshold for a name (default: the '
                             'gallery\'s, 0.363 for SFace)')
-    group.add_argument('--threads', type=int, default=None,
+    group.add_argument('--threads', type=count_at_least(1), default=None,
                        help='threads per model (default: all cores)')
 
 
@@ -579,7 +593,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument('source', metavar='SOURCE')
     p.add_argument('--output', '-o', metavar='VIDEO', help='annotated video file (.mp4)')
     p.add_argument('--jsonl', metavar='FILE', help='per-frame results, one JSON line each')
-    p.add_argument('--max-frames', type=int, default=None, help='stop after this many frames')
+    p.add_argument('--max-frames', type=count_at_least(1), default=None,
+                   help='stop after this many frames')
     p.add_argument('--resize', type=parse_size, default=None, metavar='WxH',
                    help='letterbox frames to this size first (e.g. 640x480)')
     p.add_argument('--no-tracking', action='store_true',
@@ -593,8 +608,9 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                                    'second and thread settings as JSON.')
     _add_model_options(p, 'optional')
     p.add_argument('source', metavar='SOURCE')
-    p.add_argument('--frames', type=int, default=100, help='frames to measure (default 100)')
-    p.add_argument('--warmup', type=int, default=5, help='uncounted warm-up frames')
+    p.add_argument('--frames', type=count_at_least(1), default=100,
+                   help='frames to measure (default 100)')
+    p.add_argument('--warmup', type=count_at_least(0), default=5, help='uncounted warm-up frames')
     p.add_argument('--resize', type=parse_size, default=(640, 480), metavar='WxH',
                    help='letterbox frames to this size (default 640x480)')
     p.add_argument('--no-tracking', action='store_true', help='measure the naive way only')

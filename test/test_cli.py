@@ -258,3 +258,17 @@ def test_enroll_threshold_is_saved_and_identify_threshold_is_for_the_run(people_
                                FIXTURES / 'obama_biden' / 'obama2.jpg').stdout)
     assert [face['name'] for face in line['faces']] == ['unknown']
     assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize('args', [
+    ('bench', FIXTURES / 'obama_biden' / 'obama.jpg', '--frames', '0'),
+    ('video', FIXTURES / 'obama_biden' / 'obama.jpg', '--max-frames', '-3'),
+    ('embed', '--threads', '0', FIXTURES / 'obama_biden' / 'obama.jpg'),
+])
+def test_counts_below_one_are_usage_errors(args):
+    # bench --frames 0 used to measure 1 frame; video --max-frames -3 said that no frames
+    # could be read from a good file.
+    result = run_cli(*args, check=False)
+    assert result.returncode == 2 and 'Traceback' not in result.stderr
+    assert 'is not a whole number of at least' in result.stderr
+    assert result.stdout == ''

@@ -58,6 +58,8 @@ from pathlib import Path
 
 import numpy as np
 
+from face_recognition_ros.core.errors import FaceRecognitionError
+
 LOG = logging.getLogger(__name__)
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.pgm', '.ppm', '.tif', '.tiff', '.webp')
 
@@ -413,6 +415,16 @@ class FaceSource:
 
 
 # ================================================================== verification
+class PairsFileError(FaceRecognitionError, ValueError):
+    """A pairs file that cannot be read as one (the CLI prints it as a user error)."""
+
+
+def _pairs_file_error(csv_path, problem: str) -> PairsFileError:
+    return PairsFileError(f'--pairs {csv_path}: {problem}; give a CSV whose first two columns '
+                          'are image files and whose decision column says Yes/No (deepface '
+                          'master.csv)')
+
+
 def read_pairs(csv_path: Path, image_root: Path | None = None):
     """(path_a, path_b, is_same) rows from a pairs CSV.
 
@@ -421,6 +433,18 @@ def read_pairs(csv_path: Path, image_root: Path | None = None):
     File names are resolved against ``image_root`` (default: the CSV's folder), falling
     back to the base name (deepface's pivot file prefixes ``deepface/tests/dataset/``).
     """
+    csv_path = Path(csv_path)
+    if not csv_path.is_file():
+        raise _pairs_file_error(csv_path, 'no such file')
+    try:
+        return _read_pairs(csv_path, image_root)
+    except (UnicodeDecodeError, csv.Error, StopIteration) as error:
+        # An image, a binary or an empty file given by mistake.
+        problem = 'it is empty' if isinstance(error, StopIteration) else f'not a CSV ({error})'
+        raise _pairs_file_error(csv_path, problem) from None
+
+
+def _read_pairs(csv_path: Path, image_root: Path | None):
     root = Path(image_root) if image_root else csv_path.parent
     pairs = []
     with open(csv_path, newline='') as handle:
@@ -437,7 +461,8 @@ def read_pairs(csv_path: Path, image_root: Path | None = None):
             elif value in ('no', '0', 'false', 'different'):
                 same = False
             else:
-                raise ValueError(f'{csv_path}: cannot read same/different value {value!r}')
+                raise _pairs_file_error(csv_path,
+                                        f'cannot read same/different value {value!r}')
             files = []
             for name in row[:2]:
                 candidate = root / name.strip()
@@ -644,6 +669,10 @@ def evaluate_group_photos(source: FaceSource, photos: list[Path], gallery_dir: P
     paths = [p for n in names for p in people[n]]
     labels = np.array([i for i, n in enumerate(names) for _ in people[n]])
     found, embeddings = source.embeddings(paths)
+    if not found.any():
+        raise SystemExit(f'--group-gallery {gallery_dir}: no face found to enroll in '
+                         f'{len(paths)} photos of {len(names)} people; give a folder with '
+                         'one sub-folder of face photos per person')
     report = {'gallery_dir': str(gallery_dir), 'people': names,
               'enrolled_photos': int(found.sum()), 'enroll_without_face': int((~found).sum()),
               'threshold': DEFAULT_THRESHOLD, 'photos': []}

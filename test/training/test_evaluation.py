@@ -80,3 +80,23 @@ def test_read_pairs_resolves_prefixed_names_and_decisions(tmp_path):
 
 def test_nothing_to_evaluate_is_an_error(tmp_path):
     assert evaluation.run(parse('--output-dir', tmp_path)) == 2
+
+
+@pytest.mark.parametrize('content', [b'\x89PNG\r\n\x1a\n\x00\xff\xfe binary', b'', None])
+def test_a_file_that_is_no_pairs_csv_is_a_user_error(tmp_path, content):
+    from face_recognition_ros.core.errors import FaceRecognitionError
+
+    path = tmp_path / 'pairs.csv'
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(FaceRecognitionError, match=r'^--pairs .*give a CSV'):
+        evaluation.read_pairs(path)
+
+
+def test_group_gallery_without_faces_stops_with_a_message(tmp_path):
+    (tmp_path / 'gallery' / 'nobody').mkdir(parents=True)
+    args = parse('--group-photos', FIXTURES / 'faceapi' / 'bbt1.jpg',
+                 '--group-gallery', tmp_path / 'gallery', '--output-dir', tmp_path / 'out',
+                 '--no-cache')
+    with pytest.raises(SystemExit, match='--group-gallery .*no face found'):
+        evaluation.run(args)

@@ -22,6 +22,8 @@ setup(
         'numpy>=1.24',
         'opencv-python-headless>=4.8,<5',
         'onnxruntime>=1.16',
+        # Repairs the bundled OpenCV Zoo files for onnxruntime (once, then cached).
+        'onnx>=1.15',
         'tqdm>=4.60',
     ],
     extras_require={

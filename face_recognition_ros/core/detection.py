@@ -29,9 +29,8 @@ from face_recognition_ros.core.errors import FaceRecognitionError, ModelError
 from face_recognition_ros.core.image_io import to_bgr8
 from face_recognition_ros.core.model_files import (
     DEFAULT_DETECTOR_MODEL,
-    create_onnxruntime_session,
     model_id_for,
-    prepared_model_for_onnxruntime,
+    prepared_onnxruntime_session,
     onnxruntime_available,
     resolve_model,
 )
@@ -208,8 +207,7 @@ class _OnnxRuntimeYuNet:
     """YuNet in onnxruntime, with OpenCV's decoding (face_detect.cpp) redone in numpy."""
 
     def __init__(self, model_path, num_threads: int | None) -> None:
-        model = prepared_model_for_onnxruntime(model_path, {2: 'H', 3: 'W'})
-        self._session = create_onnxruntime_session(model, num_threads)
+        self._session = prepared_onnxruntime_session(model_path, {2: 'H', 3: 'W'}, num_threads)
         self._input_name = self._session.get_inputs()[0].name
         self._output_names = [output.name for output in self._session.get_outputs()]
         expected = {f'{kind}_{stride}' for kind in ('cls', 'obj', 'bbox', 'kps')

@@ -25,9 +25,8 @@ from face_recognition_ros.core.errors import FaceRecognitionError, ModelError
 from face_recognition_ros.core.image_io import to_bgr8
 from face_recognition_ros.core.model_files import (
     DEFAULT_EMBEDDER_MODEL,
-    create_onnxruntime_session,
     model_id_for,
-    prepared_model_for_onnxruntime,
+    prepared_onnxruntime_session,
     onnxruntime_available,
     resolve_model,
 )
@@ -166,8 +165,7 @@ class _OnnxRuntimeSFace:
     """SFace in onnxruntime, batched; input is RGB float 0..255 NCHW, as OpenCV feeds it."""
 
     def __init__(self, model_path, num_threads: int | None) -> None:
-        model = prepared_model_for_onnxruntime(model_path, {0: 'N'})
-        self._session = create_onnxruntime_session(model, num_threads)
+        self._session = prepared_onnxruntime_session(model_path, {0: 'N'}, num_threads)
         model_input = self._session.get_inputs()[0]
         self._input_name = model_input.name
         # Checked at load: another network (a detector, say) would otherwise fail on the

@@ -292,6 +292,28 @@ def create_onnxruntime_session(model: str | bytes, num_threads: int | None = Non
         ) from error
 
 
+def prepared_onnxruntime_session(path: str | os.PathLike,
+                                 dynamic_input_axes: dict[int, str] | None = None,
+                                 num_threads: int | None = None):
+    """``create_onnxruntime_session`` on ``prepared_model_for_onnxruntime(path, axes)``.
+
+    A cached repaired file that onnxruntime cannot load (damaged on disk, or written by
+    another onnx version) would otherwise fail every later start with an error about a
+    file the user never named: it is removed and the repair done again, once.
+    """
+    model = prepared_model_for_onnxruntime(path, dynamic_input_axes)
+    try:
+        return create_onnxruntime_session(model, num_threads)
+    except ModelError:
+        if not isinstance(model, str):
+            raise
+        _LOG.warning('the cached repaired model %s does not load; repairing %s again',
+                     model, path)
+        Path(model).unlink(missing_ok=True)
+        model = prepared_model_for_onnxruntime(path, dynamic_input_axes)
+        return create_onnxruntime_session(model, num_threads)
+
+
 def onnxruntime_available() -> bool:
     """Return True when onnxruntime and onnx import, i.e. the faster runtime can be used."""
     try:

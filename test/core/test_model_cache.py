@@ -51,3 +51,16 @@ def test_file_that_is_not_onnx_is_one_clear_error_without_the_childs_traceback(
     assert 'Traceback' not in str(raised.value)
     assert 'Traceback' not in caplog.text and 'could not cache' not in caplog.text
     assert not list((tmp_path / 'cache').glob('*.onnx'))
+
+
+def test_damaged_cache_entry_is_repaired_again(tmp_path, monkeypatch):
+    # A cached file that no longer loads (damaged disk, another onnx version) used to stop
+    # every start with "onnxruntime cannot load the model", naming a file the user never gave.
+    monkeypatch.setenv('FACE_RECOGNITION_MODEL_CACHE', str(tmp_path / 'cache'))
+    SFaceEmbedder(runtime='onnxruntime')
+    cached, = (tmp_path / 'cache').glob('*.onnx')
+    cached.write_bytes(cached.read_bytes()[:100000])
+    embedder = SFaceEmbedder(runtime='onnxruntime')
+    assert cached.stat().st_size > 100000
+    crop = np.random.default_rng(0).integers(0, 255, (112, 112, 3), dtype=np.uint8)
+    assert embedder.embed([crop]).shape == (1, 128)

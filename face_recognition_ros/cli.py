@@ -260,7 +260,12 @@ def cmd_enroll(args) -> int:
             f'{"was left unchanged" if existed else "was not created"}')
     # The README's path, ~/.ros/face_recognition/gallery.npz, is where the recognizer node
     # looks by default; its folder need not exist yet (the node creates it the same way).
-    Path(args.gallery).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        Path(args.gallery).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as error:
+        raise GalleryError(
+            f'cannot create the folder {Path(args.gallery).parent} for the gallery: '
+            f'{error.strerror or error}; choose a writable place for --gallery') from error
     gallery.save(args.gallery)
     summary = (f'enrolled {report.photos_used} photo(s) of {len(report.people_enrolled)} '
                f'people, skipped {report.photos_skipped}; {args.gallery} now holds '
@@ -279,10 +284,10 @@ def cmd_remove(args) -> int:
         raise GalleryError(
             f'not enrolled: {", ".join(missing)}; enrolled: '
             f'{", ".join(gallery.names()) or "nobody"}. Nothing was removed')
-    for name in names:
-        count = gallery.remove(name)
+    counts = {name: gallery.remove(name) for name in names}
+    gallery.save(args.gallery)  # first: a failed save must not be reported as a removal
+    for name, count in counts.items():
         print(f'removed {name} ({count} embeddings)')
-    gallery.save(args.gallery)
     return 0
 
 

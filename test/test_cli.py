@@ -272,3 +272,32 @@ def test_counts_below_one_are_usage_errors(args):
     assert result.returncode == 2 and 'Traceback' not in result.stderr
     assert 'is not a whole number of at least' in result.stderr
     assert result.stdout == ''
+
+
+READ_ONLY_FOLDER = (
+    # What a read-only folder does to the gallery's temporary file and to a new folder
+    # (root ignores permissions, so it is simulated).
+    'import os, sys, tempfile\n'
+    'def refuse(*args, **kwargs):\n'
+    '    raise OSError(30, "Read-only file system")\n'
+    'tempfile.mkstemp = refuse\n'
+    'os.mkdir = refuse\n'
+    'from face_recognition_ros.cli import main\n'
+    'sys.exit(main(sys.argv[1:]))\n')
+
+
+def test_read_only_gallery_folder_claims_no_removal_and_says_what_to_do(gallery_path,
+                                                                         people_dir,
+                                                                         tmp_path):
+    path = tmp_path / 'g.npz'
+    shutil.copy(gallery_path, path)
+    before = path.read_bytes()
+    result = run_cli('remove', '-g', path, 'biden', python_code=READ_ONLY_FOLDER,
+                     check=False)
+    assert result.returncode == 2 and 'Read-only file system' in result.stderr
+    assert 'removed' not in result.stdout
+    assert path.read_bytes() == before
+    result = run_cli('enroll', '-g', tmp_path / 'new' / 'g.npz', people_dir,
+                     python_code=READ_ONLY_FOLDER, check=False)
+    assert result.returncode == 2 and 'Traceback' not in result.stderr
+    assert 'choose a writable place' in result.stderr

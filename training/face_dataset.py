@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
 from PIL import Image
 
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.pgm', '.ppm', '.tif', '.tiff', '.webp')
@@ -96,9 +97,34 @@ def split_per_person(people: dict[str, list[str]], val_per_person: int | None = 
 
 
 def load_rgb(path: str) -> Image.Image:
-    """Open any image as 3-channel RGB (ORL photos are 8-bit grayscale PGM)."""
-    with Image.open(path) as image:
-        return image.convert('RGB')
+    """Open any image as 3-channel RGB, or raise DatasetError for an unreadable file.
+
+    Decoded by the core's ``load_image``, as the recognizer and the export's calibration
+    decode: PIL's ``convert('RGB')`` clips 16-bit photos to white and fails on a damaged
+    file with its own error in the middle of an epoch. ORL photos are 8-bit gray PGM.
+    """
+    from face_recognition_ros.core.errors import ImageError
+    from face_recognition_ros.core.image_io import load_image
+
+    try:
+        bgr = load_image(path)
+    except ImageError as error:
+        raise DatasetError(str(error)) from error
+    return Image.fromarray(np.ascontiguousarray(bgr[:, :, ::-1]))
+
+
+def check_images(samples: Sequence[Sample]) -> None:
+    """Decode every photo once before training, so a bad file stops the run at its start,
+    not in the middle of an epoch; raise DatasetError naming the bad files."""
+    problems = []
+    for sample in samples:
+        try:
+            load_rgb(sample.path)
+        except DatasetError as error:
+            problems.append(str(error))
+    if problems:
+        shown = '; '.join(problems[:3]) + ('; ...' if len(problems) > 3 else '')
+        raise DatasetError(f'{len(problems)} training photo(s) cannot be read: {shown}')
 
 
 def build_transforms(input_size: int, train: bool, mean: Sequence[float] = IMAGENET_MEAN,

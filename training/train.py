@@ -33,8 +33,8 @@ from torch import nn
 from tqdm import tqdm
 
 from training.face_dataset import (IMAGENET_MEAN, IMAGENET_STD, DatasetError,
-                                   FaceFolderDataset, build_transforms, list_people,
-                                   split_per_person)
+                                   FaceFolderDataset, build_transforms, check_images,
+                                   list_people, split_per_person)
 
 LOG = logging.getLogger('training.train')
 FREEZE_CHOICES = ('head', 'last-block', 'none')
@@ -316,6 +316,7 @@ def main(args: argparse.Namespace) -> dict:
         people = list_people(args.data_dir)
         train_samples, val_samples, class_names = split_per_person(
             people, args.val_per_person, args.val_fraction, args.seed)
+        check_images(train_samples + val_samples)
     except DatasetError as error:
         raise SystemExit(str(error)) from error
     if checkpoint is not None and checkpoint['class_names'] != class_names:

@@ -209,3 +209,30 @@ def test_damaged_or_foreign_checkpoints_are_refused_with_a_message(trained, data
     with pytest.raises(SystemExit, match='^--weights .*not a readable PyTorch checkpoint'):
         run_train(data_dir, tmp_path / 'weights', '--epochs', '1', '--weights', str(truncated))
     assert not (tmp_path / 'x.onnx').exists()
+
+
+def test_sixteen_bit_gray_photos_train_as_the_recognizer_sees_them(tmp_path):
+    # PIL's convert('RGB') turned a 16-bit gray PNG into an almost white image.
+    from PIL import Image
+
+    from face_recognition_ros.core.image_io import load_image
+
+    gray = load_image(ORL / 's1' / '1.pgm')[:, :, 0]
+    path = tmp_path / 'deep.png'
+    Image.fromarray(gray.astype(np.uint16) * 257).save(path)  # a 16-bit gray PNG
+    assert Image.open(path).mode.startswith('I')
+    loaded = np.asarray(load_rgb(str(path)), dtype=np.int16)
+    assert loaded.shape == gray.shape + (3,)
+    assert np.abs(loaded - gray[:, :, None]).max() <= 1
+
+
+def test_an_unreadable_photo_stops_training_before_it_starts(tmp_path, monkeypatch):
+    for name in ('a', 'b'):
+        (tmp_path / name).mkdir()
+        for i in range(3):
+            shutil.copy(ORL / 's1' / f'{i + 1}.pgm', tmp_path / name / f'{i}.pgm')
+    (tmp_path / 'b' / 'broken.png').write_bytes(b'\x89PNG\r\n\x1a\n damaged')
+    monkeypatch.setattr(train, 'train_one_epoch', lambda *args, **kwargs: pytest.fail(
+        'training started although a photo cannot be read'))
+    with pytest.raises(SystemExit, match=r"1 training photo\(s\) cannot be read.*broken.png"):
+        run_train(tmp_path, tmp_path / 'out', '--epochs', '1')

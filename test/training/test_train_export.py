@@ -236,3 +236,19 @@ def test_an_unreadable_photo_stops_training_before_it_starts(tmp_path, monkeypat
         'training started although a photo cannot be read'))
     with pytest.raises(SystemExit, match=r"1 training photo\(s\) cannot be read.*broken.png"):
         run_train(tmp_path, tmp_path / 'out', '--epochs', '1')
+
+
+def test_photos_that_are_not_face_crops_are_warned_about(tmp_path, caplog):
+    # The recognizer feeds the exported model square aligned crops; whole photos (the
+    # seed's "sort your photos into folders") would train it on something else, silently.
+    from PIL import Image
+
+    from training.face_dataset import Sample, check_images
+
+    crop = tmp_path / 'crop.png'
+    Image.fromarray(np.zeros((112, 112, 3), np.uint8)).save(crop)
+    check_images([Sample(str(crop), 0)])
+    assert 'not square face crops' not in caplog.text
+    check_images([Sample(str(crop), 0), Sample(str(ORL / 's1' / '1.pgm'), 1)])
+    assert '1 of 2 training photos are not square face crops' in caplog.text
+    assert 'training.extract_faces' in caplog.text

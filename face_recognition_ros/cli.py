@@ -369,7 +369,7 @@ def cmd_video(args) -> int:
     pipeline = _build_pipeline(args, tracking=not args.no_tracking)
     source = FrameSource(args.source)
     writer = None
-    jsonl = open(args.jsonl, 'w', encoding='utf-8') if args.jsonl else None
+    jsonl = None  # opened at the first frame: a run that reads none keeps an old file
     names = Counter()
     frames = 0
     size = None
@@ -393,7 +393,9 @@ def cmd_video(args) -> int:
                     if writer is None:
                         writer = _open_video_writer(args.output, source.fps, size)
                     writer.write(draw_faces(frame, result.faces))
-                if jsonl:
+                if args.jsonl:
+                    if jsonl is None:
+                        jsonl = open(args.jsonl, 'w', encoding='utf-8')
                     jsonl.write(json.dumps({
                         'frame': frames,
                         'faces': [face_record(f, with_track=True) for f in result.faces],
@@ -408,13 +410,15 @@ def cmd_video(args) -> int:
         if jsonl:
             jsonl.close()
     seconds = time.perf_counter() - start
+    if frames == 0:
+        raise ImageError(f'no frames could be read from {args.source!r}: check that it is '
+                         f'a video, image or camera OpenCV can decode (the log above says '
+                         f'what failed)')
     summary = {'source': args.source, 'frames': frames, 'faces_per_name': dict(names),
                'seconds': round(seconds, 3),
                'fps': round(frames / seconds, 2) if seconds > 0 else None,
                'output': args.output, 'jsonl': args.jsonl}
     _print_json(summary)
-    if frames == 0:
-        raise ImageError(f'no frames could be read from {args.source!r}')
     return 0
 
 

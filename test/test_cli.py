@@ -301,3 +301,15 @@ def test_read_only_gallery_folder_claims_no_removal_and_says_what_to_do(gallery_
                      python_code=READ_ONLY_FOLDER, check=False)
     assert result.returncode == 2 and 'Traceback' not in result.stderr
     assert 'choose a writable place' in result.stderr
+
+
+def test_video_without_readable_frames_keeps_the_previous_jsonl(gallery_path, tmp_path):
+    broken = tmp_path / 'frame.jpg'
+    broken.write_bytes(b'not a photo')
+    jsonl = tmp_path / 'faces.jsonl'
+    jsonl.write_text('{"frame": 0, "faces": []}\n')
+    result = run_cli('video', '-q', '-g', gallery_path, broken, '--jsonl', jsonl,
+                     check=False)
+    assert result.returncode == 2 and 'no frames could be read' in result.stderr
+    assert result.stdout == ''  # no summary of a run that did not happen
+    assert jsonl.read_text() == '{"frame": 0, "faces": []}\n'

@@ -66,14 +66,16 @@ _PATH_SEPARATORS = ('/', '\\', os.sep) + ((os.altsep,) if os.altsep else ())
 
 
 def validate_name(name: str) -> str:
-    """Return the name stripped of surrounding whitespace, or raise ``InvalidNameError``.
+    """Return the name in NFC, stripped of surrounding whitespace, or raise InvalidNameError.
 
     Names end up in file names (extracted crops), JSON and ROS messages, so they must be
     short, printable and free of path separators; ``unknown`` is reserved for strangers.
     """
     if not isinstance(name, str):
         raise InvalidNameError(f'a name must be text, not {type(name).__name__}')
-    stripped = name.strip()
+    # NFC: 'José' typed on Linux and a folder named on macOS (decomposed, NFD) must be one
+    # person, or enroll makes two and remove cannot find the one it was given.
+    stripped = unicodedata.normalize('NFC', name).strip()
     if not stripped:
         raise InvalidNameError('the name is empty: give the person a name')
     if len(stripped) > MAX_NAME_LENGTH:
@@ -446,9 +448,11 @@ class Gallery:
                 f'format version {metadata.get("format_version")!r} is not supported '
                 f'(this version reads {FORMAT_VERSION})')
         names = metadata['names']
-        if not isinstance(names, list) or len(set(names)) != len(names):
+        if not isinstance(names, list):
             raise GalleryError('the names are not a list of distinct names')
         names = [validate_name(name) for name in names]
+        if len(set(names)) != len(names):
+            raise GalleryError('the names are not a list of distinct names')
         gallery = cls(str(metadata['model_id']), float(metadata['threshold']))
         gallery.created = str(metadata.get('created', gallery.created))
         gallery.updated = str(metadata.get('updated', gallery.updated))

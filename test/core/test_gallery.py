@@ -319,3 +319,18 @@ def test_threshold_override_outside_cosine_range_is_refused(tmp_path, random_gal
     gallery.save(path)
     with pytest.raises(GalleryError, match='not a cosine similarity'):
         Gallery.load_or_create(path, gallery.model_id, threshold=threshold)
+
+
+def test_composed_and_decomposed_spellings_are_one_person(random_gallery):
+    # 'José' typed on Linux is NFC; a folder named on macOS is NFD: the same person.
+    import unicodedata
+
+    gallery, people = random_gallery
+    decomposed = unicodedata.normalize('NFD', 'José')
+    composed = unicodedata.normalize('NFC', 'José')
+    assert decomposed != composed
+    gallery.add(decomposed, people['ada'])
+    gallery.add(composed, people['ada'])
+    assert gallery.counts()[composed] == 2 * len(people['ada'])
+    assert gallery.remove(composed) == 2 * len(people['ada'])
+    assert composed not in gallery.names() and decomposed not in gallery.names()

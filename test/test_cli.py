@@ -313,3 +313,13 @@ def test_video_without_readable_frames_keeps_the_previous_jsonl(gallery_path, tm
     assert result.returncode == 2 and 'no frames could be read' in result.stderr
     assert result.stdout == ''  # no summary of a run that did not happen
     assert jsonl.read_text() == '{"frame": 0, "faces": []}\n'
+
+
+def test_enroll_people_names_a_missing_sub_folder(people_dir, tmp_path):
+    path = tmp_path / 'g.npz'
+    result = run_cli('enroll', '-g', path, people_dir, '--people', 'obama', 'obamma',
+                     check=False)
+    assert result.returncode == 2 and 'Traceback' not in result.stderr
+    assert "no sub-folder 'obamma'" in result.stderr
+    assert 'biden, obama' in result.stderr
+    assert not path.exists()

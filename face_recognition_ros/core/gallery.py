@@ -574,6 +574,13 @@ def enroll_folder(gallery: Gallery, folder, pipeline, people: Iterable[str] | No
     report = EnrollmentReport()
     subfolders = sorted(p for p in folder.iterdir()
                         if p.is_dir() and not p.name.startswith('.'))
+    if wanted is not None:
+        # A mistyped --people name would otherwise end as "nothing could be enrolled".
+        missing = sorted(wanted - {p.name for p in subfolders})
+        if missing:
+            raise GalleryError(
+                f'no sub-folder {", ".join(repr(m) for m in missing)} in {folder}; its '
+                f'sub-folders are: {", ".join(p.name for p in subfolders) or "none"}')
     loose = _image_files(folder)
     if loose:
         logger.warning('%d photos lie directly in %s and are ignored: put each person\'s '

@@ -57,10 +57,14 @@ DEFAULT_THRESHOLD = 0.363
 CONFIDENCE_SCALE = 0.05
 """Similarity distance from the threshold over which the confidence moves by e (logistic)."""
 
+DUPLICATE_SIMILARITY = 0.9999
+"""Cosine at or above which a new embedding of a person is the same photo enrolled again
+(the same pixels give the same vector; two photos of one person stay far below 0.99)."""
+
 FORMAT_VERSION = 1
 MAX_NAME_LENGTH = 64
 IMAGE_SUFFIXES = frozenset(
-    {'.jpg', '.jpeg', '.png', '.bmp', '.pgm', '.ppm', '.pbm', '.tif', '.tiff', '.webp'})
+    {'.jpg', '.jpeg', '.png', '.bmp', '.gif', '.pgm', '.ppm', '.pbm', '.tif', '.tiff', '.webp'})
 
 _PATH_SEPARATORS = ('/', '\\', os.sep) + ((os.altsep,) if os.altsep else ())
 
@@ -234,7 +238,8 @@ class Gallery:
     def add(self, name: str, embeddings) -> int:
         """Enroll ``embeddings`` (D,) or (K, D) under ``name``; return the person's count.
 
-        Adding to an existing name extends it: more views make matching more robust.
+        Adding to an existing name extends it: more views make matching more robust. An
+        embedding identical to one the person already has (the same photo again) is skipped.
         """
         name = validate_name(name)
         matrix = _as_embedding_matrix(embeddings, f'the embeddings of {name!r}')
@@ -249,6 +254,14 @@ class Gallery:
             if name in self._names:
                 index = self._names.index(name)
                 end = int(sum(self._counts[:index + 1]))
+                known = self._embeddings[end - self._counts[index]:end]
+                repeats = (matrix @ known.T).max(axis=1) >= DUPLICATE_SIMILARITY
+                if repeats.any():
+                    # The same photo enrolled again (a folder enrolled twice) would weigh
+                    # double and inflate the counts without adding a view.
+                    logger.info('%s: %d embedding(s) already enrolled, not added again',
+                              name, int(repeats.sum()))
+                    matrix = matrix[~repeats]
                 self._embeddings = np.concatenate(
                     [self._embeddings[:end], matrix, self._embeddings[end:]])
                 self._counts[index] += matrix.shape[0]

@@ -82,7 +82,6 @@ class FaceRecognizerNode(Node):
         super().__init__(NODE_NAME, **node_options)
         self._declare_parameters()
         p = self._parameter_values()
-        self._publish_embeddings = p['publish_embeddings']
         self.gallery_path = Path(p['gallery_path']).expanduser() if p['gallery_path'] \
             else default_gallery_path()
         self.pipeline = build_pipeline(
@@ -151,7 +150,8 @@ class FaceRecognizerNode(Node):
             'are embedded at once).', read_only=True,
             integer_range=[IntegerRange(from_value=1, to_value=1000, step=1)]))
         self.declare_parameter('publish_embeddings', False, describe(
-            'Put each computed embedding into faces/faces (128 floats per embedded face).'))
+            'Put each computed embedding into faces/faces (128 floats per embedded face); '
+            'can be changed while the node runs.'))
         self.declare_parameter('num_threads', 0, describe(
             'CPU threads per model; 0: the runtime decides.', read_only=True,
             integer_range=[IntegerRange(from_value=0, to_value=64, step=1)]))
@@ -188,7 +188,9 @@ class FaceRecognizerNode(Node):
             return
         self._latest = (frame, detections, time.monotonic())
         faces = result.faces
-        if not self._publish_embeddings:
+        # Read per frame: the only parameter that is not read-only, so `ros2 param set
+        # /face_recognizer publish_embeddings true` takes effect on the next frame.
+        if not self.get_parameter('publish_embeddings').value:
             for face in faces:
                 face.embedding = None
         header = image_msg.header

@@ -362,3 +362,35 @@ def test_enroll_refuses_a_latest_frame_that_is_too_old(camera, probe, fixture_im
     assert not response.success
     assert 's old' in response.message
     assert gallery_path.read_bytes() == before
+
+
+def _set_publish_embeddings(probe, value: bool) -> None:
+    from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
+    from rcl_interfaces.srv import SetParameters
+
+    request = SetParameters.Request(parameters=[Parameter(
+        name='publish_embeddings',
+        value=ParameterValue(type=ParameterType.PARAMETER_BOOL, bool_value=value))])
+    response = probe.call_service(SetParameters, SERVICE.format('set_parameters'), request)
+    assert response.results[0].successful, response.results[0].reason
+
+
+def test_publish_embeddings_can_be_switched_while_running(camera, probe, fixture_image):
+    """The one parameter that is not read-only: `ros2 param set` must take effect."""
+    def rich_faces_of(bgr):
+        camera.frame(clip_frames(1)[0])  # another scene first: the next face is embedded anew
+        stamp, _ = camera.frame(bgr)
+        msg = camera.faces.wait_for(lambda m: stamp_of(m) == stamp)
+        embedded = [face for face in msg.faces if len(face.landmarks) == 5]
+        assert embedded, 'the new face was not embedded in its first frame'
+        return embedded
+
+    try:
+        _set_publish_embeddings(probe, False)
+        assert all(len(face.embedding) == 0
+                   for face in rich_faces_of(fixture_image('obama_biden/obama.jpg')))
+        _set_publish_embeddings(probe, True)
+        assert all(len(face.embedding) == 128
+                   for face in rich_faces_of(fixture_image('obama_biden/biden.jpg')))
+    finally:
+        _set_publish_embeddings(probe, True)  # the module's recognizer publishes them

@@ -131,6 +131,8 @@ class FaceOverlayNode(Node):
         for nothing, on the same CPU cores the detector needs.
         """
         wanted = self._wanted()
+        self._diagnostics.idle_message = None if wanted else 'idle: nobody watches ' \
+            f'{self.resolve_topic_name("faces/image_annotated")}'
         if wanted and not self._subscriptions:
             self._pairing = message_pairing.StampPairing(self._on_frame, self._slop_s)
             pairing = self._pairing

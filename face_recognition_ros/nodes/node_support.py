@@ -87,6 +87,9 @@ class NodeDiagnostics:
     because the node was busy, ``count_error`` for frames refused (bad encoding, ...).
     ``values`` holds extra key/values (e.g. ``gallery_size``). The status is WARN while no
     frame arrives and when frames are dropped or refused in the last period, else OK.
+    ``idle_message``: set it while the node has no frames on purpose (the overlay while
+    nobody watches), and a period without frames is OK with that message, not a WARN that
+    would tell a robot monitor something is broken.
     """
 
     def __init__(self, node: Node, task: str, period_s: float = 1.0, window: int = 100):
@@ -101,6 +104,7 @@ class NodeDiagnostics:
         self.errors = 0
         self._reported = (0, 0, 0)
         self.values: dict[str, Any] = {}
+        self.idle_message: str | None = None
         self._publisher = node.create_publisher(DiagnosticArray, DIAGNOSTICS_TOPIC, 10)
         self._timer = node.create_timer(period_s, self.publish)
 
@@ -148,7 +152,9 @@ class NodeDiagnostics:
             times[-1] > times[0] else 0.0
         status = DiagnosticStatus(name=f'{self._node.get_fully_qualified_name()}: {self.task}',
                                   hardware_id=self._node.get_fully_qualified_name())
-        if new[0] == 0:
+        if new[0] == 0 and self.idle_message and not (new[1] or new[2]):
+            status.level, status.message = DiagnosticStatus.OK, self.idle_message
+        elif new[0] == 0:
             status.level, status.message = DiagnosticStatus.WARN, 'no frames in the last period'
         elif new[1] or new[2]:
             status.level = DiagnosticStatus.WARN

@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 import pytest
-from diagnostic_msgs.msg import DiagnosticArray
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from sensor_msgs.msg import Image
 from vision_msgs.msg import Detection2DArray
 
@@ -155,3 +155,15 @@ def test_bad_images_are_logged_and_the_node_carries_on(feed, overlay):
     finally:
         feed.probe.stop_collecting(annotated)
     assert overlay.is_running()
+
+
+def test_an_unwatched_overlay_reports_ok_idle_not_a_warning(feed, overlay):
+    """Idle is the overlay's normal state: a robot monitor must not show it as a fault."""
+    ros_harness._wait_until(lambda: feed.image_subscribers() == 0, 5.0,
+                            'the overlay to unsubscribe from /image')
+    feed.rendered()  # two reports later: at least one whole period was idle
+    status = next(s for msg in reversed(feed.diagnostics.messages) for s in msg.status
+                  if 'face_overlay' in s.name)
+
+    assert status.level == DiagnosticStatus.OK, status.message
+    assert 'nobody watches /faces/image_annotated' in status.message

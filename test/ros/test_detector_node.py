@@ -8,6 +8,8 @@ on. Also: namespaces and remapping, parameters from the file, /diagnostics, Ctrl
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from diagnostic_msgs.msg import DiagnosticArray
@@ -150,6 +152,31 @@ def test_ctrl_c_shuts_the_node_down_cleanly(start_node):
     node = start_node('face_detector', name='face_detector_to_stop')
     node.wait_for_output('ready:', timeout=60)
     assert node.stop() == 0
+    assert 'Traceback' not in node.output()
+
+
+@pytest.mark.parametrize('executable', ['video_source', 'face_detector', 'face_recognizer',
+                                        'face_overlay'])
+def test_ctrl_c_while_the_node_still_imports_exits_0_without_traceback(
+        start_node, ros_session, executable):
+    """Ctrl-C right after `ros2 launch` lands while OpenCV, onnxruntime and rclpy load.
+
+    A stand-in node module on PYTHONPATH sends the SIGINT from inside its import, where the
+    real module spends its first second, so the launcher meets it at that point every time.
+    """
+    stand_in = ros_session.scratch / f'ctrl_c_on_import_{executable}'
+    nodes = stand_in / 'face_recognition_ros' / 'nodes'
+    nodes.mkdir(parents=True, exist_ok=True)
+    (stand_in / 'face_recognition_ros' / '__init__.py').write_text('')
+    (nodes / '__init__.py').write_text('')
+    (nodes / f'{executable}.py').write_text(
+        'import os, signal, time\n'
+        'os.kill(os.getpid(), signal.SIGINT)\n'
+        'time.sleep(10)\n')
+    python_path = os.pathsep.join([str(stand_in), ros_session.env.get('PYTHONPATH', '')])
+    node = start_node(executable, env={'PYTHONPATH': python_path})
+
+    assert node.popen.wait(timeout=ros_harness.DEFAULT_TIMEOUT_S) == 0
     assert 'Traceback' not in node.output()
 
 

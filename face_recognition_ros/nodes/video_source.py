@@ -239,19 +239,27 @@ class VideoSourceNode(Node):
                 if self._stop.wait(0.05):
                     return
         next_time = time.monotonic()
+        frames_this_pass = 0  # a loop over a source without one readable frame never ends
         while not self._stop.is_set():
             frame = self._source.read()
             if frame is None:
-                if self._loop and self._source.rewind():
+                if self._loop and frames_this_pass and self._source.rewind():
+                    frames_this_pass = 0
                     continue
-                self.get_logger().info(
-                    f'end of {self._source.description}: {self.frames_published} frames '
-                    'published')
+                if self._loop and not frames_this_pass and not self._source.is_camera:
+                    self.get_logger().error(
+                        f'{self._source.description} has no readable frame: nothing to '
+                        'publish or loop over; check the file or the folder\'s images')
+                else:
+                    self.get_logger().info(
+                        f'end of {self._source.description}: {self.frames_published} frames '
+                        'published')
                 if self._shutdown_at_end:
                     self.context.try_shutdown()  # rclpy.spin returns, main() cleans up
                 return
             if frame.size == 0:
                 continue
+            frames_this_pass += 1
             if self._period_s:
                 next_time += self._period_s
                 delay = next_time - time.monotonic()

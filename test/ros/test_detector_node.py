@@ -225,3 +225,18 @@ def test_video_source_refuses_a_missing_file_with_advice(start_node, ros_session
     node.popen.wait(timeout=ros_harness.DEFAULT_TIMEOUT_S)
     assert node.popen.returncode == 1
     assert 'does not exist' in node.output() and 'Traceback' not in node.output()
+
+
+def test_video_source_looping_a_folder_without_readable_images_says_so_once(
+        start_node, ros_session):
+    """loop: true over nothing readable must not rewind forever (a spinning core and a
+    warning per pass, thousands a second), but say once what is wrong."""
+    folder = ros_session.scratch / 'damaged_frames'
+    folder.mkdir(exist_ok=True)
+    (folder / 'frame_000.jpg').write_bytes(b'not a jpeg')
+    node = start_node('video_source', name='video_source_damaged',
+                      parameters={'source': str(folder), 'loop': True})
+
+    output = node.wait_for_output('has no readable frame')
+    assert output.count('skipped:') == 1  # one pass over the folder, not one per rewind
+    assert node.is_running() and 'Traceback' not in output

@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import collections
 import logging
+import sys
 import threading
 import time
 from typing import Any, Callable
 
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
@@ -319,7 +321,8 @@ def run_node(node_factory: Callable[..., Node], args: list[str] | None = None,
     """Create the node, spin it until Ctrl-C or shutdown, clean up; return an exit code.
 
     A FaceRecognitionError while starting (missing model, unreadable gallery, bad parameter)
-    is logged as one FATAL line with its advice and gives exit code 1, not a traceback.
+    or a parameter its descriptor refuses (out of range, wrong type) is logged as one FATAL
+    line with its advice and gives exit code 1, not a traceback.
     Nodes that hold threads stop them in ``destroy_node``.
     """
     rclpy.init(args=args)
@@ -332,11 +335,25 @@ def run_node(node_factory: Callable[..., Node], args: list[str] | None = None,
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     except FaceRecognitionError as error:
-        name = node.get_name() if node is not None else getattr(node_factory, '__name__', 'node')
-        rclpy.logging.get_logger(name).fatal(str(error))
+        rclpy.logging.get_logger(_node_name(node, node_factory)).fatal(str(error))
+        exit_code = 1
+    except ParameterException as error:
+        # A value outside the descriptor's range or of the wrong type (20 for a double) in
+        # the YAML file or a -p: the user's to fix, so one line that says so, no traceback.
+        rclpy.logging.get_logger(_node_name(node, node_factory)).fatal(
+            f'{error}. Fix the value in the parameter file or the -p argument; the node '
+            'describes each parameter\'s type and range (ros2 param describe).')
         exit_code = 1
     finally:
         if node is not None:
             node.destroy_node()
         rclpy.try_shutdown()
     return exit_code
+
+
+def _node_name(node: Node | None, node_factory: Callable[..., Node]) -> str:
+    """The node's name for a start-up error, also when the node was never created."""
+    if node is not None:
+        return node.get_name()
+    module = sys.modules.get(getattr(node_factory, '__module__', ''))
+    return getattr(module, 'NODE_NAME', getattr(node_factory, '__name__', 'node'))

@@ -189,6 +189,20 @@ def test_missing_model_fails_with_advice_and_exit_code_1(start_node, ros_session
     assert 'missing.onnx' in output and 'Traceback' not in output
 
 
+@pytest.mark.parametrize('parameters,named', [({'top_k': 0}, 'top_k'),
+                                              ({'min_face_size': 20}, 'min_face_size')])
+def test_a_parameter_out_of_range_or_of_the_wrong_type_is_one_fatal_line(
+        start_node, parameters, named):
+    node = start_node('face_detector', name='face_detector_bad_parameter',
+                      parameters=parameters)
+    node.popen.wait(timeout=ros_harness.DEFAULT_TIMEOUT_S)
+    output = node.output()
+
+    assert node.popen.returncode == 1
+    assert 'FATAL' in output and named in output
+    assert 'Traceback' not in output
+
+
 # --- video_source, the detector's usual input ---------------------------------------------------
 
 def test_video_source_publishes_a_folder_once_with_stamps_and_frame_id(

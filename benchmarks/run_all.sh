@@ -3,17 +3,8 @@
 # output/benchmarks/ (docs/benchmarks.md summarises one such run). About 3 minutes on 2 cores.
 # Run it on a quiet machine: the numbers are wall-clock times.
 set -euo pipefail
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$repo"
-venv=$(scripts/setup_env.sh | tail -n 1)
 # shellcheck disable=SC1091
-. "$venv/bin/activate"
-scripts/build_ros.sh
-set +u  # ROS setup scripts read unset variables.
-# shellcheck disable=SC1091
-. scripts/ros_env.sh
-set -u
-export ROS_AUTOMATIC_DISCOVERY_RANGE=${ROS_AUTOMATIC_DISCOVERY_RANGE:-LOCALHOST}
+. "$(dirname "${BASH_SOURCE[0]}")/../scripts/prepare.sh"
 out=${1:-output/benchmarks}
 mkdir -p "$out"
 for bench in model_backends gallery_match pipeline_fps ros_pipeline; do

@@ -6,16 +6,6 @@
 # Writes output/demo/annotated.mp4 and output/demo/identified.jsonl; prints what it saw.
 # Extra arguments go to the demo, e.g. scripts/demo.sh --max-frames 100 --output /tmp/demo
 set -euo pipefail
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$repo"
-venv=$(scripts/setup_env.sh | tail -n 1)
 # shellcheck disable=SC1091
-. "$venv/bin/activate"
-scripts/build_ros.sh
-# ROS setup scripts read unset variables: source them with -u off.
-set +u
-# shellcheck disable=SC1091
-. scripts/ros_env.sh
-set -u
-export ROS_AUTOMATIC_DISCOVERY_RANGE=${ROS_AUTOMATIC_DISCOVERY_RANGE:-LOCALHOST}
+. "$(dirname "${BASH_SOURCE[0]}")/prepare.sh"
 exec python -m face_recognition_ros.nodes.demo "$@"

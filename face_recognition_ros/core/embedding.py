@@ -24,17 +24,16 @@ import numpy as np
 from face_recognition_ros.core.errors import FaceRecognitionError, ModelError
 from face_recognition_ros.core.image_io import to_bgr8
 from face_recognition_ros.core.model_files import (
+    choose_runtime,
     DEFAULT_EMBEDDER_MODEL,
     model_id_for,
     prepared_onnxruntime_session,
-    onnxruntime_available,
     resolve_model,
 )
 from face_recognition_ros.core.types import FaceEmbedder
 
 _LOG = logging.getLogger(__name__)
 
-RUNTIMES = ('onnxruntime', 'opencv')
 """Ways to run the SFace network; ``None`` picks the first one installed."""
 
 _INPUT_SIZE = 112
@@ -60,7 +59,7 @@ class SFaceEmbedder:
                 f'num_threads must be at least 1 or None, got {num_threads}.')
         self.model_path, sha256 = resolve_model(model_path, DEFAULT_EMBEDDER_MODEL)
         self.model_id = model_id_for(self.model_path, sha256)
-        self.runtime = _choose_runtime(runtime)
+        self.runtime = choose_runtime(runtime)
         self.num_threads = num_threads
         if self.runtime == 'onnxruntime':
             self._network = _OnnxRuntimeSFace(self.model_path, num_threads)
@@ -125,15 +124,6 @@ def create_embedder(backend: str = 'sface', model_path: str | os.PathLike | None
         '(a model exported by training/export.py).'
     )
 
-
-def _choose_runtime(runtime: str | None) -> str:
-    if runtime is None:
-        return 'onnxruntime' if onnxruntime_available() else 'opencv'
-    name = str(runtime).strip().lower()
-    if name not in RUNTIMES:
-        raise FaceRecognitionError(
-            f'unknown runtime {runtime!r}: choose one of {", ".join(RUNTIMES)} (or None).')
-    return name
 
 
 class _OpenCvSFace:

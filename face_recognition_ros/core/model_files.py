@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from face_recognition_ros.core.errors import ModelError
+from face_recognition_ros.core.errors import FaceRecognitionError, ModelError
 
 _LOG = logging.getLogger(__name__)
 
@@ -312,6 +312,22 @@ def prepared_onnxruntime_session(path: str | os.PathLike,
         Path(model).unlink(missing_ok=True)
         model = prepared_model_for_onnxruntime(path, dynamic_input_axes)
         return create_onnxruntime_session(model, num_threads)
+
+
+RUNTIMES = ('onnxruntime', 'opencv')
+"""The runtimes that can run the bundled models (``docs/backends.md``)."""
+
+
+def choose_runtime(runtime: str | None) -> str:
+    """Return the runtime to use: ``None`` picks onnxruntime where it is installed (faster
+    here), else OpenCV; a name is checked against ``RUNTIMES``."""
+    if runtime is None:
+        return 'onnxruntime' if onnxruntime_available() else 'opencv'
+    name = str(runtime).strip().lower()
+    if name not in RUNTIMES:
+        raise FaceRecognitionError(
+            f'unknown runtime {runtime!r}: choose one of {", ".join(RUNTIMES)} (or None).')
+    return name
 
 
 def onnxruntime_available() -> bool:

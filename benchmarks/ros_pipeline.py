@@ -50,7 +50,8 @@ sys.path.insert(0, str(REPO))
 
 from face_recognition_ros.nodes.demo import (DEFAULT_CLIP, NodeProcess,  # noqa: E402
                                              build_demo_gallery, dds_environment,
-                                             free_domain_id, package_paths, write_parameters)
+                                             package_paths, write_parameters)
+from face_recognition_ros.nodes.node_support import reserved_domain_id  # noqa: E402
 
 NODES = ('face_detector', 'face_recognizer', 'face_overlay')
 WARMUP_FRAMES = 5
@@ -279,7 +280,7 @@ def run_ros(args, work: Path) -> dict:
     warmup = frames[:WARMUP_FRAMES]
     with contextlib.ExitStack() as stack:
         domain = int(os.environ['ROS_DOMAIN_ID']) if os.environ.get('ROS_DOMAIN_ID') else \
-            stack.enter_context(free_domain_id())
+            stack.enter_context(reserved_domain_id())
         env = dds_environment(domain, share, work / 'logs')
         (work / 'logs').mkdir(exist_ok=True)
         for key in ('ROS_DOMAIN_ID', 'ROS_AUTOMATIC_DISCOVERY_RANGE',

@@ -25,7 +25,6 @@ import json
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -84,30 +83,6 @@ def build_demo_gallery(path: Path, people: dict[str, Path] = DEMO_PEOPLE) -> dic
 
 
 # --- Processes --------------------------------------------------------------------------------
-
-@contextlib.contextmanager
-def free_domain_id():
-    """Yield a ROS_DOMAIN_ID that no other run on this machine holds while we run.
-
-    Same scheme as ROS 2's domain_coordinator (a bound local port per id), so two demos, or
-    a demo and the tests, never hear each other.
-    """
-    start = os.getpid() % 101
-    for offset in range(101):
-        domain = (start + offset) % 101 + 1
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            sock.bind(('127.0.0.1', 32768 + domain))
-        except OSError:
-            sock.close()
-            continue
-        try:
-            yield domain
-        finally:
-            sock.close()
-        return
-    raise RuntimeError('no free ROS_DOMAIN_ID: set ROS_DOMAIN_ID yourself')
-
 
 def package_paths() -> tuple[Path, Path]:
     """(lib/face_recognition with the node executables, share/face_recognition)."""
@@ -487,7 +462,8 @@ def run(args) -> int:
         if os.environ.get('ROS_DOMAIN_ID'):
             domain = int(os.environ['ROS_DOMAIN_ID'])
         else:
-            domain = stack.enter_context(free_domain_id())
+            from face_recognition_ros.nodes.node_support import reserved_domain_id
+            domain = stack.enter_context(reserved_domain_id())
         env = dds_environment(domain, share, log_dir)
         os.environ.update({key: env[key] for key in (
             'ROS_DOMAIN_ID', 'ROS_AUTOMATIC_DISCOVERY_RANGE', 'FASTRTPS_DEFAULT_PROFILES_FILE',

@@ -21,9 +21,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
-import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -139,30 +137,6 @@ def _preload_libraries(libraries: Iterable[Path]) -> None:
             raise RosBuildMissingError(
                 f'cannot load {failed[0]}: {BUILD_HINT} (with the same ROS 2 as this Python).')
         pending = failed
-
-
-@contextlib.contextmanager
-def reserved_domain_id():
-    """Yield a ROS_DOMAIN_ID in 1..100 that no other run on this machine holds.
-
-    Same scheme as ROS 2's domain_coordinator (a bound local port per id), so it also avoids
-    ids reserved by ament/launch_testing runs; the reservation ends with the process.
-    """
-    start = random.randrange(100)
-    for offset in range(100):
-        domain = (start + offset) % 100 + 1
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            sock.bind(('127.0.0.1', 32768 + domain))
-        except OSError:
-            sock.close()
-            continue
-        try:
-            yield domain
-        finally:
-            sock.close()
-        return
-    raise RuntimeError('no free ROS_DOMAIN_ID in 1..100: too many ROS test runs at once')
 
 
 class RosSession:
@@ -463,6 +437,8 @@ def _wait_until(condition: Callable[[], bool], timeout: float, what: str) -> Non
 def ros_session(child_env: dict[str, str] | None = None):
     """A RosSession for the duration of the block (domain id reserved, scratch folder)."""
     env = child_env if child_env is not None else activate_install_space()
+    from face_recognition_ros.nodes.node_support import reserved_domain_id
+
     with reserved_domain_id() as domain, tempfile.TemporaryDirectory(
             prefix='face_recognition_ros_test_') as scratch:
         session = RosSession(domain, Path(scratch), env)

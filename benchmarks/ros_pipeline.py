@@ -51,7 +51,8 @@ sys.path.insert(0, str(REPO))
 from face_recognition_ros.nodes.demo import (DEFAULT_CLIP, NodeProcess,  # noqa: E402
                                              build_demo_gallery, dds_environment,
                                              package_paths, write_parameters)
-from face_recognition_ros.nodes.node_support import reserved_domain_id  # noqa: E402
+from face_recognition_ros.nodes.node_support import (keep_frame_buffers,  # noqa: E402
+                                                     reserved_domain_id)
 
 NODES = ('face_detector', 'face_recognizer', 'face_overlay')
 WARMUP_FRAMES = 5
@@ -341,6 +342,8 @@ def main(argv=None) -> int:
     parser.add_argument('--gallery', type=Path, default=None, help=argparse.SUPPRESS)
     parser.add_argument('--inprocess-worker', action='store_true', help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    # As every node does at start (run_node): both sides allocate frame-sized buffers.
+    frame_buffers_kept = keep_frame_buffers()
 
     if args.inprocess_worker:
         print(json.dumps(run_inprocess(args)))
@@ -367,7 +370,7 @@ def main(argv=None) -> int:
         'clip': args.clip.name, 'frame_size': args.pad_to, 'frames': inproc['frames'],
         'cpu_count': os.cpu_count(), 'load_average_at_start': round(load_before, 2),
         'inprocess': inproc, 'ros': ros, 'ros_overhead': overhead(inproc, ros),
-        'annotated_subscribed': args.annotated,
+        'annotated_subscribed': args.annotated, 'frame_buffers_kept': frame_buffers_kept,
     }
     print(json.dumps(result, indent=1))
     return 0

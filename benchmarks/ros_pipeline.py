@@ -1,7 +1,8 @@
-"""What ROS 2 costs: the three nodes end to end vs the in-process FacePipeline, same frames.
+"""What ROS 2 costs: the nodes end to end vs the in-process FacePipeline, same frames.
 
     scripts/build_ros.sh && source scripts/ros_env.sh
     python benchmarks/ros_pipeline.py [--frames 275] [--pad-to 640x480] [--annotated]
+                                      [--layouts separate,composed]
 
 One run, same clip frames (the bundled Hamilton clip, padded with black borders to
 640x480 by default, so faces keep their shape), same gallery (its two people), same
@@ -10,9 +11,11 @@ models and tracking settings:
 1. in-process: a child Python process runs ``FacePipeline.process`` frame after frame
    (detect, track, landmarks, embed, match), the way the library and CLI run; it reports
    per-frame latency, throughput and its peak RSS;
-2. ROS: face_detector, face_recognizer and face_overlay as separate processes (the
-   package's executables, config/face_recognition.yaml, shared-memory Fast DDS profile,
-   localhost-only discovery in a domain of its own). This process publishes each frame on
+2. ROS, once per layout: ``separate``: face_detector, face_recognizer and face_overlay as
+   three processes; ``composed``: face_pipeline (detector and recognizer in one process,
+   frames handed over in memory) and face_overlay. The package's executables,
+   config/face_recognition.yaml, shared-memory Fast DDS profile, localhost-only discovery
+   in a domain of its own. This process publishes each frame on
    ``image`` (stamped just before conversion and publish, as a camera driver would) and
    waits for ``faces/identified`` with that stamp:
    - serial pass: one frame in flight, as in-process; latency = identified arrival - stamp;
@@ -55,6 +58,10 @@ from face_recognition_ros.nodes.node_support import (keep_frame_buffers,  # noqa
                                                      reserved_domain_id)
 
 NODES = ('face_detector', 'face_recognizer', 'face_overlay')
+"""The nodes whose /diagnostics are reported, in either layout."""
+LAYOUTS = {'separate': ('face_detector', 'face_recognizer', 'face_overlay'),
+           'composed': ('face_pipeline', 'face_overlay')}
+"""The executables each layout starts."""
 WARMUP_FRAMES = 5
 """Frames sent before timing: model sessions allocate buffers on their first runs."""
 
@@ -209,14 +216,15 @@ class FrameClient:
     def _on_annotated(self, msg) -> None:
         self.annotated += 1
 
-    def wait_ready(self, timeout: float, processes) -> None:
+    def wait_ready(self, timeout: float, processes, image_subscribers: int) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for process in processes:
                 if not process.is_running():
                     raise SystemExit(f'{process.name} exited at start:\n{process.output()}')
-            # detector, recognizer (and the overlay while watched) subscribe to image.
-            if (self.publisher.get_subscription_count() >= 2 + self.watching_annotated
+            # detector, recognizer unless composed (and the overlay while watched).
+            if (self.publisher.get_subscription_count() >= image_subscribers
+                    + self.watching_annotated
                     and self.node.count_publishers('faces/identified') >= 1):
                 return
             time.sleep(0.1)
@@ -269,7 +277,7 @@ class FrameClient:
         self.node.destroy_node()
 
 
-def run_ros(args, work: Path) -> dict:
+def run_ros(args, work: Path, layout: str) -> dict:
     lib_dir, share = package_paths()
     params = [p for p in [share / 'config' / 'face_recognition.yaml'] if p.is_file()]
     threads = {'num_threads': args.num_threads} if args.num_threads else {}
@@ -282,19 +290,21 @@ def run_ros(args, work: Path) -> dict:
     with contextlib.ExitStack() as stack:
         domain = int(os.environ['ROS_DOMAIN_ID']) if os.environ.get('ROS_DOMAIN_ID') else \
             stack.enter_context(reserved_domain_id())
-        env = dds_environment(domain, share, work / 'logs')
-        (work / 'logs').mkdir(exist_ok=True)
+        logs = work / 'logs' / layout
+        env = dds_environment(domain, share, logs)
+        logs.mkdir(parents=True, exist_ok=True)
         for key in ('ROS_DOMAIN_ID', 'ROS_AUTOMATIC_DISCOVERY_RANGE',
                     'FASTRTPS_DEFAULT_PROFILES_FILE', 'ROS_LOCALHOST_ONLY'):
             if key in env:
                 os.environ[key] = env[key]
-        processes = {name: NodeProcess(lib_dir / name, params, env, work / 'logs' / f'{name}.log')
-                     for name in NODES}
+        processes = {name: NodeProcess(lib_dir / name, params, env, logs / f'{name}.log')
+                     for name in LAYOUTS[layout]}
         for process in processes.values():
             stack.callback(process.stop)
         client = FrameClient(args.annotated)
         stack.callback(client.close)
-        client.wait_ready(90.0, processes.values())
+        client.wait_ready(90.0, processes.values(),
+                          image_subscribers=1 if layout == 'composed' else 2)
         client.run(warmup, 1, args.timeout)
         serial = client.run(frames, 1, args.timeout)
         serial['node_diagnostics'] = client.node_timings()
@@ -302,7 +312,7 @@ def run_ros(args, work: Path) -> dict:
         rss = {name: process.peak_rss_kib() for name, process in processes.items()}
         annotated = client.annotated
     rss_mib = {name: round(kib / 1024, 1) for name, kib in rss.items() if kib}
-    return {'serial': serial, 'pipelined': pipelined, 'annotated_received': annotated,
+    return {'executables': list(LAYOUTS[layout]), 'serial': serial, 'pipelined': pipelined, 'annotated_received': annotated,
             'peak_rss_mib': dict(rss_mib, total=round(sum(rss_mib.values()), 1)),
             'fastdds_profile': env.get('FASTRTPS_DEFAULT_PROFILES_FILE')}
 
@@ -339,9 +349,15 @@ def main(argv=None) -> int:
                              'the runtime decides)')
     parser.add_argument('--logs', type=Path, default=None,
                         help="keep the nodes' logs in this folder (default: discarded)")
+    parser.add_argument('--layouts', default=','.join(LAYOUTS),
+                        help='node layouts to measure, comma-separated: separate (three '
+                             'processes), composed (face_pipeline + face_overlay)')
     parser.add_argument('--gallery', type=Path, default=None, help=argparse.SUPPRESS)
     parser.add_argument('--inprocess-worker', action='store_true', help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    layouts = [layout.strip() for layout in args.layouts.split(',') if layout.strip()]
+    if not layouts or set(layouts) - set(LAYOUTS):
+        parser.error(f'--layouts: choose from {", ".join(LAYOUTS)}')
     # As every node does at start (run_node): both sides allocate frame-sized buffers.
     frame_buffers_kept = keep_frame_buffers()
 
@@ -361,15 +377,17 @@ def main(argv=None) -> int:
         load_before = os.getloadavg()[0]
         inproc = json.loads(subprocess.run(worker, check=True, capture_output=True,
                                            text=True).stdout.strip().splitlines()[-1])
-        ros = run_ros(args, work)
+        ros = {layout: run_ros(args, work, layout) for layout in layouts}
         if args.logs is not None:
-            args.logs.mkdir(parents=True, exist_ok=True)
-            for log in (work / 'logs').glob('*.log'):
-                (args.logs / log.name).write_bytes(log.read_bytes())
+            for log in (work / 'logs').glob('*/*.log'):  # logs/<layout>/<executable>.log
+                target = args.logs / log.parent.name / log.name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(log.read_bytes())
     result = {
         'clip': args.clip.name, 'frame_size': args.pad_to, 'frames': inproc['frames'],
         'cpu_count': os.cpu_count(), 'load_average_at_start': round(load_before, 2),
-        'inprocess': inproc, 'ros': ros, 'ros_overhead': overhead(inproc, ros),
+        'inprocess': inproc, 'ros': ros,
+        'ros_overhead': {layout: overhead(inproc, ros[layout]) for layout in layouts},
         'annotated_subscribed': args.annotated, 'frame_buffers_kept': frame_buffers_kept,
     }
     print(json.dumps(result, indent=1))

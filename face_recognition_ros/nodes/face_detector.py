@@ -12,6 +12,9 @@ the camera, waiting frames are replaced by newer ones (counted as dropped on /di
 instead of queueing up latency. An image that cannot be read (unsupported encoding,
 truncated data) is logged and skipped; the node keeps running.
 
+``face_pipeline`` runs this node and face_recognizer in one process and gives each frame
+and its detections to the recognizer in memory (``on_detected``), besides publishing them.
+
 Backends: 'yunet' (bundled ONNX model, any CPU, 5 landmarks used downstream for alignment)
 or 'facedetect' (NVIDIA FaceDetect through jetson-inference on a Jetson, boxes only).
 """
@@ -19,24 +22,33 @@ or 'facedetect' (NVIDIA FaceDetect through jetson-inference on a Jetson, boxes o
 from __future__ import annotations
 
 import time
+from typing import Callable, Sequence
 
+import numpy as np
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 from rclpy.node import Node
+from std_msgs.msg import Header
 from vision_msgs.msg import Detection2DArray
 
 from face_recognition_ros.core.detection import create_detector
 from face_recognition_ros.core.errors import FaceRecognitionError, ImageError
+from face_recognition_ros.core.types import Detection
 from face_recognition_ros.nodes import node_support
 from face_recognition_ros.ros_conversions import detections_to_msg, image_msg_to_bgr, stamp_to_ns
 
 NODE_NAME = 'face_detector'
 
+DetectedFrameListener = Callable[[Header, np.ndarray, Sequence[Detection]], None]
+"""Called with (image header, BGR frame, detections) after each frame's detections are
+published; the frame is only valid for reading."""
+
 
 class FaceDetectorNode(Node):
     """image -> faces/detections, one Detection2DArray per image (empty when no face)."""
 
-    def __init__(self, **node_options):
+    def __init__(self, *, on_detected: DetectedFrameListener | None = None, **node_options):
         super().__init__(NODE_NAME, **node_options)
+        self._on_detected = on_detected
         self._declare_parameters()
         value = {name: self.get_parameter(name).value for name in self._parameter_names}
         self.detector = create_detector(value['backend'], **_backend_options(value))
@@ -107,6 +119,8 @@ class FaceDetectorNode(Node):
             return  # Ctrl-C arrived while this frame was processed: nothing left to tell
         self._diagnostics.frame_done(stamp_ns=stamp_to_ns(msg.header.stamp),
                                      processing_ms=(time.perf_counter() - start) * 1000.0)
+        if self._on_detected is not None:
+            self._on_detected(msg.header, frame, detections)
 
     def destroy_node(self):
         self._worker.stop()

@@ -13,6 +13,10 @@ without faces:
 - ``faces/faces`` (face_recognition/FaceArray): the same plus landmarks, similarity and,
   with ``publish_embeddings``, the embeddings computed for that frame.
 
+In ``face_pipeline`` (face_detector and this node in one process) the image and detection
+subscriptions are replaced by ``recognize_detected``, which face_detector calls with each
+frame in memory; topics, services and parameters stay the same.
+
 Services: ``~/enroll`` (a name and an image, or an empty image for the face in the latest
 frame), ``~/forget``, ``~/list_people``. Every change is saved atomically to
 ``gallery_path`` before it is used, so the file and the node never disagree.
@@ -25,15 +29,18 @@ gallery, created by the first enrollment.
 from __future__ import annotations
 
 import os
+import threading
 import time
 import traceback
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
+from std_msgs.msg import Header
 from vision_msgs.msg import Detection2DArray
 
 from face_recognition.msg import FaceArray
@@ -41,6 +48,7 @@ from face_recognition.srv import Enroll, Forget, ListPeople
 from face_recognition_ros.core.errors import FaceRecognitionError, ImageError, InvalidNameError
 from face_recognition_ros.core.gallery import Gallery, validate_name
 from face_recognition_ros.core.pipeline import build_pipeline
+from face_recognition_ros.core.types import Detection
 from face_recognition_ros.nodes import message_pairing, node_support
 from face_recognition_ros.ros_conversions import (detections_from_msg,
                                                   faces_to_face_array_msg,
@@ -76,9 +84,13 @@ def _copy_gallery(gallery: Gallery, without: str | None = None) -> Gallery:
 
 
 class FaceRecognizerNode(Node):
-    """Pairs images with detections, names the faces, serves enrollment."""
+    """Pairs images with detections, names the faces, serves enrollment.
 
-    def __init__(self, **node_options):
+    ``detections_in_process``: no image and detection subscriptions; frames come through
+    ``recognize_detected`` from a face_detector in the same process (``face_pipeline``).
+    """
+
+    def __init__(self, *, detections_in_process: bool = False, **node_options):
         super().__init__(NODE_NAME, **node_options)
         self._declare_parameters()
         p = self._parameter_values()
@@ -102,23 +114,27 @@ class FaceRecognizerNode(Node):
             f'threshold {gallery.threshold:.3f}, embedder {self.pipeline.embedder.model_id}')
 
         self._latest = None  # (frame, detections, received) of the last paired frame
+        # Frames (the executor's thread, or face_detector's worker in face_pipeline) and the
+        # services (the executor) both use the tracker and the gallery: one at a time.
+        self._pipeline_lock = threading.Lock()
         self._logged_problems: dict[str, float] = {}
         reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
         self._identified_pub = self.create_publisher(Detection2DArray, 'faces/identified',
                                                      reliable)
         self._faces_pub = self.create_publisher(FaceArray, 'faces/faces', reliable)
-        self._pairing = message_pairing.ImageDetectionsPairing(
-            self, self._on_frame, detections_type=Detection2DArray,
-            detections_topic='faces/detections', slop_s=p['sync_slop'])
+        self._pairing = None if detections_in_process else \
+            message_pairing.ImageDetectionsPairing(
+                self, self._on_frame, detections_type=Detection2DArray,
+                detections_topic='faces/detections', slop_s=p['sync_slop'])
         self.create_service(Enroll, '~/enroll', self._on_enroll)
         self.create_service(Forget, '~/forget', self._on_forget)
         self.create_service(ListPeople, '~/list_people', self._on_list_people)
         self._diagnostics = node_support.NodeDiagnostics(self, 'face recognition')
         self._diagnostics.gallery_size = len(gallery)
+        source = 'face_detector in this process' if detections_in_process else \
+            f'{self.resolve_topic_name("image")} + {self.resolve_topic_name("faces/detections")}'
         self.get_logger().info(
-            f'ready: {self.resolve_topic_name("image")} + '
-            f'{self.resolve_topic_name("faces/detections")} -> '
-            f'{self.resolve_topic_name("faces/identified")}')
+            f'ready: {source} -> {self.resolve_topic_name("faces/identified")}')
 
     # ------------------------------------------------------------------ parameters
     def _declare_parameters(self) -> None:
@@ -163,6 +179,7 @@ class FaceRecognizerNode(Node):
 
     # ---------------------------------------------------------------------- frames
     def _on_frame(self, image_msg: Image, detections_msg: Detection2DArray) -> None:
+        """A paired image and Detection2DArray from the topics."""
         start = time.perf_counter()
         try:
             frame = image_msg_to_bgr(image_msg)
@@ -175,8 +192,23 @@ class FaceRecognizerNode(Node):
         if rejected:
             self._log_problem(f'bad boxes from {self._pairing.detections_topic}: '
                               + ' | '.join(rejected), error=False)
+        self._recognize_and_publish(image_msg.header, frame, detections, start)
+
+    def recognize_detected(self, header: Header, frame: np.ndarray,
+                           detections: Sequence[Detection]) -> None:
+        """A frame and its detections from face_detector in this process (face_pipeline).
+
+        The detections keep the detector's landmarks, which the topic cannot carry, so no
+        landmark search is needed for them.
+        """
+        self._recognize_and_publish(header, frame, list(detections), time.perf_counter())
+
+    def _recognize_and_publish(self, header: Header, frame: np.ndarray,
+                               detections: list[Detection], start: float) -> None:
         try:
-            result = self.pipeline.recognize(frame, detections)
+            with self._pipeline_lock:
+                result = self.pipeline.recognize(frame, detections)
+                self._latest = (frame, detections, time.monotonic())
         except FaceRecognitionError as error:
             self._diagnostics.count_error()
             self._log_problem(f'frame skipped: {error}')
@@ -186,20 +218,19 @@ class FaceRecognizerNode(Node):
             self._log_problem(f'frame skipped, unexpected error (please report it):\n'
                               f'{traceback.format_exc()}')
             return
-        self._latest = (frame, detections, time.monotonic())
         faces = result.faces
         # Read per frame: the only parameter that is not read-only, so `ros2 param set
         # /face_recognizer publish_embeddings true` takes effect on the next frame.
         if not self.get_parameter('publish_embeddings').value:
             for face in faces:
                 face.embedding = None
-        header = image_msg.header
         self._identified_pub.publish(faces_to_identified_msg(faces, header))
         if self._faces_pub.get_subscription_count():
             self._faces_pub.publish(faces_to_face_array_msg(faces, header))
-        values = self._diagnostics.values
-        values['unpaired_images'] = self._pairing.unpaired_images
-        values['unpaired_detections'] = self._pairing.unpaired_detections
+        if self._pairing is not None:
+            values = self._diagnostics.values
+            values['unpaired_images'] = self._pairing.unpaired_images
+            values['unpaired_detections'] = self._pairing.unpaired_detections
         self._diagnostics.frame_done(
             stamp_ns=stamp_to_ns(header.stamp),
             processing_ms=(time.perf_counter() - start) * 1000.0)
@@ -308,7 +339,8 @@ class FaceRecognizerNode(Node):
             return False
         finally:
             gallery.threshold = self._threshold
-        self.pipeline.gallery = gallery  # the setter makes every track identify afresh
+        with self._pipeline_lock:
+            self.pipeline.gallery = gallery  # the setter makes every track identify afresh
         self._diagnostics.gallery_size = len(gallery)
         return True
 

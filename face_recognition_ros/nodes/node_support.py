@@ -30,12 +30,12 @@ import socket
 import sys
 import threading
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rclpy.exceptions import ParameterException
-from rclpy.executors import ExternalShutdownException
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.qos_overriding_options import QoSOverridingOptions
@@ -359,10 +359,11 @@ def route_core_logging(logger_name: str = 'face_recognition_ros') -> None:
         package_logger.propagate = False
 
 
-def run_node(node_factory: Callable[..., Node], args: list[str] | None = None,
+def run_node(node_factory: Callable[..., Node | Sequence[Node]], args: list[str] | None = None,
              **node_kwargs) -> int:
-    """Create the node, spin it until Ctrl-C or shutdown, clean up; return an exit code.
+    """Create the node(s), spin until Ctrl-C or shutdown, clean up; return an exit code.
 
+    ``node_factory`` returns one node or several (face_pipeline), spun by one executor.
     A FaceRecognitionError while starting (missing model, unreadable gallery, bad parameter)
     or a parameter its descriptor refuses (out of range, wrong type) is logged as one FATAL
     line with its advice and gives exit code 1, not a traceback.
@@ -371,34 +372,38 @@ def run_node(node_factory: Callable[..., Node], args: list[str] | None = None,
     keep_frame_buffers()
     rclpy.init(args=args)
     route_core_logging()
-    node = None
+    nodes: list[Node] = []
     exit_code = 0
     try:
-        node = node_factory(**node_kwargs)
-        rclpy.spin(node)
+        created = node_factory(**node_kwargs)
+        nodes = [created] if isinstance(created, Node) else list(created)
+        executor = SingleThreadedExecutor()
+        for node in nodes:
+            executor.add_node(node)
+        executor.spin()
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     except FaceRecognitionError as error:
-        rclpy.logging.get_logger(_node_name(node, node_factory)).fatal(str(error))
+        rclpy.logging.get_logger(_node_name(nodes, node_factory)).fatal(str(error))
         exit_code = 1
     except ParameterException as error:
         # A value outside the descriptor's range or of the wrong type (20 for a double) in
         # the YAML file or a -p: the user's to fix, so one line that says so, no traceback.
-        rclpy.logging.get_logger(_node_name(node, node_factory)).fatal(
+        rclpy.logging.get_logger(_node_name(nodes, node_factory)).fatal(
             f'{error}. Fix the value in the parameter file or the -p argument; the node '
             'describes each parameter\'s type and range (ros2 param describe).')
         exit_code = 1
     finally:
-        if node is not None:
+        for node in nodes:
             node.destroy_node()
         rclpy.try_shutdown()
     return exit_code
 
 
-def _node_name(node: Node | None, node_factory: Callable[..., Node]) -> str:
+def _node_name(nodes: list[Node], node_factory: Callable) -> str:
     """The node's name for a start-up error, also when the node was never created."""
-    if node is not None:
-        return node.get_name()
+    if nodes:
+        return nodes[0].get_name()
     module = sys.modules.get(getattr(node_factory, '__module__', ''))
     return getattr(module, 'NODE_NAME', getattr(node_factory, '__name__', 'node'))
 

@@ -156,7 +156,7 @@ def test_ctrl_c_shuts_the_node_down_cleanly(start_node):
 
 
 @pytest.mark.parametrize('executable', ['video_source', 'face_detector', 'face_recognizer',
-                                        'face_overlay'])
+                                        'face_overlay', 'face_pipeline'])
 def test_ctrl_c_while_the_node_still_imports_exits_0_without_traceback(
         start_node, ros_session, executable):
     """Ctrl-C right after `ros2 launch` lands while OpenCV, onnxruntime and rclpy load.

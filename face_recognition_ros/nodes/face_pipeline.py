@@ -1,0 +1,51 @@
+"""face_pipeline: face_detector and face_recognizer composed into one process.
+
+C++ nodes are composed into one process with a component container, where intra-process
+communication passes each message by pointer. rclpy has neither, and two Python nodes in
+one process still copy every image through DDS, so this executable composes the two nodes
+by hand: face_detector publishes ``faces/detections`` as always and then hands the frame
+it already converted, with its detections (landmarks included), straight to
+face_recognizer, which does not subscribe to the image or the detections at all.
+
+What stays the same: both nodes, their names, parameters (the same YAML sections),
+topics, services and diagnostics; ``ros2 node list`` shows both. What it saves against
+the two separate executables: one image deserialisation and one Detection2DArray hop per
+frame, one Python process with its own rclpy, numpy and OpenCV (about 170 MB), and the
+recognizer's landmark search in detector boxes (measured: docs/ros_benchmark.md).
+
+Frames are recognised in face_detector's worker thread right after detection, so a frame
+is named before the next one is detected, as in the in-process pipeline; newer images
+replace a waiting one (counted as dropped by face_detector).
+Run: ``ros2 run face_recognition face_pipeline --ros-args --params-file <yaml> -r image:=...``
+or ``ros2 launch face_recognition face_recognition.launch.py use_composition:=true``.
+"""
+
+from __future__ import annotations
+
+from rclpy.node import Node
+
+from face_recognition_ros.nodes import node_support
+from face_recognition_ros.nodes.face_detector import FaceDetectorNode
+from face_recognition_ros.nodes.face_recognizer import FaceRecognizerNode
+
+NODE_NAME = 'face_pipeline'
+
+
+def create_composed_nodes(**node_options) -> list[Node]:
+    """face_detector and face_recognizer, the detector feeding the recognizer in memory."""
+    recognizer = FaceRecognizerNode(detections_in_process=True, **node_options)
+    try:
+        detector = FaceDetectorNode(on_detected=recognizer.recognize_detected, **node_options)
+    except BaseException:
+        recognizer.destroy_node()  # run_node only cleans up the nodes it was given
+        raise
+    return [detector, recognizer]
+
+
+def main(args=None) -> int:
+    """Entry point of ``ros2 run face_recognition face_pipeline``."""
+    return node_support.run_node(create_composed_nodes, args=args)
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())

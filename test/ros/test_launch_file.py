@@ -29,8 +29,11 @@ LAUNCH_FILE = ros_harness.REPO / 'launch' / 'face_recognition.launch.py'
 RVIZ_FILE = ros_harness.REPO / 'config' / 'face_recognition.rviz'
 INSTALLED_SHARE = ros_harness.INSTALL / 'face_recognition' / 'share' / 'face_recognition'
 CLIP = ros_harness.REPO / 'test' / 'fixtures' / 'hamilton' / 'short_hamilton_clip.mp4'
-EXPECTED_ARGUMENTS = ['image', 'video_source', 'gallery', 'detector_backend', 'namespace']
+EXPECTED_ARGUMENTS = ['image', 'video_source', 'gallery', 'detector_backend', 'namespace',
+                      'use_composition']
 ALL_NODES = {'video_source', 'face_detector', 'face_recognizer', 'face_overlay'}
+NODES_OF = {'face_pipeline': ('face_detector', 'face_recognizer')}
+"""The nodes of an executable that holds several (the rest hold the one of their name)."""
 # Declared by rclpy itself (or by QoS overriding), not by our nodes.
 FRAMEWORK_PARAMETERS = {'use_sim_time', 'start_type_description_service'}
 
@@ -132,10 +135,14 @@ def test_launch_exposes_only_the_documented_arguments(monkeypatch):
 def test_launch_starts_installed_executables_with_the_installed_parameter_file(monkeypatch):
     _, default_nodes = evaluate_launch_file(monkeypatch)
     _, with_video = evaluate_launch_file(monkeypatch, video_source=str(CLIP))
+    _, separate = evaluate_launch_file(monkeypatch, video_source=str(CLIP),
+                                       use_composition='false')
 
-    assert {n['executable'] for n in default_nodes} == ALL_NODES - {'video_source'}
-    assert {n['executable'] for n in with_video} == ALL_NODES
-    for node in with_video:
+    assert {n['executable'] for n in default_nodes} == {'face_pipeline', 'face_overlay'}
+    assert {n['executable'] for n in with_video} == {'video_source', 'face_pipeline',
+                                                     'face_overlay'}
+    assert {n['executable'] for n in separate} == ALL_NODES
+    for node in with_video + separate:
         assert node['package'] == 'face_recognition'
         executable = ros_harness.EXECUTABLE_DIR / node['executable']
         assert executable.is_file() and os.access(executable, os.X_OK), executable
@@ -146,16 +153,28 @@ def test_launch_starts_installed_executables_with_the_installed_parameter_file(m
 
 
 def test_launch_arguments_become_parameters_remappings_and_namespace(monkeypatch):
-    _, nodes = evaluate_launch_file(
-        monkeypatch, image='/camera/image_raw', video_source='0', gallery='/data/people.npz',
-        detector_backend='facedetect', namespace='robot1')
-    by_name = {node['executable']: node for node in nodes}
+    arguments = dict(image='/camera/image_raw', video_source='0', gallery='/data/people.npz',
+                     detector_backend='facedetect', namespace='robot1')
+    _, nodes = evaluate_launch_file(monkeypatch, use_composition='false', **arguments)
+    _, composed = evaluate_launch_file(monkeypatch, **arguments)
+    by_name = {node['executable']: node for node in nodes + composed}
 
-    assert all(node['namespace'] == 'robot1' for node in nodes)
-    assert all(('image', '/camera/image_raw') in node['remappings'] for node in nodes)
+    assert all(node['namespace'] == 'robot1' for node in nodes + composed)
+    assert all(('image', '/camera/image_raw') in node['remappings'] for node in nodes + composed)
     assert by_name['face_detector']['parameters'][1] == {'backend': 'facedetect'}
     assert by_name['face_recognizer']['parameters'][1] == {'gallery_path': '/data/people.npz'}
     assert by_name['video_source']['parameters'][1] == {'source': '0'}
+    # One process, two nodes: the parameters of both, and no __node remap, which would give
+    # both nodes the same name.
+    assert by_name['face_pipeline']['parameters'][1] == {
+        'backend': 'facedetect', 'gallery_path': '/data/people.npz'}
+    assert by_name['face_pipeline']['name'] is None
+    assert all(by_name[n]['name'] == n for n in ALL_NODES)
+
+
+def test_use_composition_refuses_anything_but_true_or_false(monkeypatch):
+    with pytest.raises(ValueError, match='use_composition'):
+        evaluate_launch_file(monkeypatch, use_composition='maybe')
 
 
 def test_parameter_file_has_one_section_per_node_in_any_namespace():
@@ -186,10 +205,12 @@ def _declared_parameters(probe, node_name: str) -> dict:
             for name, value in zip(names, values.values)}
 
 
+@pytest.mark.parametrize('use_composition', ['true', 'false'])
 def test_nodes_started_as_the_launch_file_does_declare_the_file_parameters(
-        monkeypatch, start_node, probe):
-    namespace = 'launch_check'
-    _, nodes = evaluate_launch_file(monkeypatch, video_source=str(CLIP), namespace=namespace)
+        monkeypatch, start_node, probe, use_composition):
+    namespace = f'launch_check_{use_composition}'
+    _, nodes = evaluate_launch_file(monkeypatch, video_source=str(CLIP), namespace=namespace,
+                                    use_composition=use_composition)
     processes = {}
     for node in nodes:
         params_file, overrides = node['parameters']
@@ -202,10 +223,12 @@ def test_nodes_started_as_the_launch_file_does_declare_the_file_parameters(
     for executable, process in processes.items():
         process.wait_for_output('ready:' if executable != 'video_source' else 'publishing',
                                 timeout=90)
-        declared = _declared_parameters(probe, f'/{namespace}/{executable}')
-        expected = dict(_file_parameters(executable))
-        expected.update(next(n for n in nodes if n['executable'] == executable)['parameters'][1])
-        assert declared == expected, f'{executable}: declared parameters differ from the file'
+        overrides = next(n for n in nodes if n['executable'] == executable)['parameters'][1]
+        for node_name in NODES_OF.get(executable, (executable,)):
+            declared = _declared_parameters(probe, f'/{namespace}/{node_name}')
+            expected = dict(_file_parameters(node_name))
+            expected.update({k: v for k, v in overrides.items() if k in expected})
+            assert declared == expected, f'{node_name}: declared parameters differ from the file'
 
     # The pipeline the launch file starts answers: faces of the clip on faces/identified.
     with_faces = identified.wait_for(lambda msg: len(msg.detections) > 0, timeout=60)

@@ -5,8 +5,9 @@
 (``scripts/demo.sh`` sets up ROS 2, builds the package and runs this.) Steps:
 1. enroll the clip's two people from one photo each (``test/fixtures/hamilton``) into a
    fresh gallery in the output folder, so the demo shows enrollment as users do it;
-2. start ``face_detector``, ``face_recognizer`` and ``face_overlay`` as separate processes,
-   as the launch file does, warm their models up with the clip's first frame mirrored
+2. start ``face_detector``, ``face_recognizer`` and ``face_overlay`` as the launch file
+   does: detector and recognizer composed in one process (``face_pipeline``), the overlay
+   in its own (``--separate-processes``: one process per node), warm their models up with the clip's first frame mirrored
    (left out of every output), then ``video_source`` (the clip, once, at its own rate);
 3. collect ``faces/identified`` and ``faces/image_annotated`` here, write
    ``annotated.mp4`` and ``identified.jsonl`` (one line per identified message), and print
@@ -46,6 +47,8 @@ DEMO_PEOPLE = {
 """The clip's two people and the one reference photo each is enrolled from."""
 
 NODES = ('face_detector', 'face_recognizer', 'face_overlay')
+COMPOSED_EXECUTABLES = ('face_pipeline', 'face_overlay')
+"""The same nodes in two processes (the launch file's default, use_composition:=true)."""
 STARTUP_TIMEOUT_S = 60.0
 """Loading models and DDS discovery on a busy 2-core machine."""
 WARMUP_FRAME_ID = 'demo_warmup'
@@ -398,6 +401,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='stop after this many frames (default: the whole clip)')
     parser.add_argument('--rate', type=float, default=0.0,
                         help="frames per second to play at (default 0: the clip's own rate)")
+    parser.add_argument('--separate-processes', action='store_true',
+                        help='one process per node (launch argument use_composition:=false) '
+                             'instead of face_detector and face_recognizer in one')
     return parser.parse_args(argv)
 
 
@@ -421,13 +427,18 @@ def first_frame(clip: Path) -> np.ndarray:
     return frame
 
 
+def executables(args) -> tuple[str, ...]:
+    """The node executables to start, video_source aside."""
+    return NODES if args.separate_processes else COMPOSED_EXECUTABLES
+
+
 def node_parameters(args, gallery_path: Path, fps: float) -> dict[str, dict]:
     """Parameters on top of config/face_recognition.yaml for this run."""
     return {
         'video_source': {'source': str(args.clip.resolve()), 'loop': False,
                          'shutdown_at_end': True, 'wait_for_subscriber': True,
-                         # detector, recognizer, overlay and this demo's collector
-                         'min_subscribers': len(NODES) + 1,
+                         # each node process reads the image once, and so does the collector
+                         'min_subscribers': len(executables(args)) + 1,
                          'rate': float(args.rate or fps),
                          'frame_id': 'hamilton_clip'},
         'face_recognizer': {'gallery_path': str(gallery_path.resolve())},
@@ -478,7 +489,7 @@ def run(args) -> int:
                 exit_codes[name] = node.stop()
         stack.callback(stop_all)
 
-        for name in NODES:
+        for name in executables(args):
             nodes[name] = NodeProcess(lib_dir / name, params_files, env, log_dir / f'{name}.log')
         if not _wait_ready(nodes, collector):
             return 1
@@ -490,7 +501,8 @@ def run(args) -> int:
                   f'{log_dir}', file=sys.stderr)
             return 1
         print(f'Playing {args.clip.name} through video_source -> face_detector -> '
-              f'face_recognizer -> face_overlay (ROS_DOMAIN_ID {domain}) ...')
+              f'face_recognizer -> face_overlay (processes: {", ".join(nodes)}; '
+              f'ROS_DOMAIN_ID {domain}) ...')
         started = time.monotonic()
         source = NodeProcess(lib_dir / 'video_source', params_files, env,
                              log_dir / 'video_source.log')

@@ -14,17 +14,20 @@ import subprocess
 import sys
 
 import cv2
+import pytest
 
 from face_recognition_ros.nodes.demo import DEMO_PEOPLE, REPO
 
 MAX_FRAMES = 30
 
 
-def test_demo_runs_the_pipeline_on_the_clip_and_reports(ros_session, tmp_path):
+@pytest.mark.parametrize('layout', [[], ['--separate-processes']],
+                         ids=['composed', 'separate_processes'])
+def test_demo_runs_the_pipeline_on_the_clip_and_reports(ros_session, tmp_path, layout):
     output = tmp_path / 'demo'
     result = subprocess.run(
         [sys.executable, '-m', 'face_recognition_ros.nodes.demo', '--max-frames',
-         str(MAX_FRAMES), '--output', str(output)],
+         str(MAX_FRAMES), '--output', str(output)] + layout,
         env=ros_session.env, cwd=REPO, capture_output=True, text=True, timeout=150,
         check=False)
     print(result.stdout, result.stderr)
@@ -44,6 +47,8 @@ def test_demo_runs_the_pipeline_on_the_clip_and_reports(ros_session, tmp_path):
             assert face['track_id'] is not None and len(face['box']) == 4
 
     summary = json.loads((output / 'summary.json').read_text())
+    expected = {'face_detector', 'face_recognizer'} if layout else {'face_pipeline'}
+    assert expected | {'face_overlay', 'video_source'} == set(summary['exit_codes'])
     assert summary['frames_identified'] == len(records)
     assert summary['frames'] == MAX_FRAMES
     assert set(DEMO_PEOPLE) <= set(summary['faces_per_name'])

@@ -2,7 +2,7 @@
 
     scripts/build_ros.sh && source scripts/ros_env.sh
     python benchmarks/ros_pipeline.py [--frames 275] [--pad-to 640x480] [--annotated]
-                                      [--layouts separate,composed]
+                                      [--layouts separate,composed] [--rounds 3]
 
 One run, same clip frames (the bundled Hamilton clip, padded with black borders to
 640x480 by default, so faces keep their shape), same gallery (its two people), same
@@ -27,7 +27,9 @@ models and tracking settings:
 
 Printed as one JSON object: throughput (frames/s) and median/p90 latency of each, ROS
 overhead in % of the in-process throughput and added median latency in ms, peak RSS
-(VmHWM) of each node process and their total. Frames the pipeline lost (skipped by the
+(VmHWM) of each node process and their total. ``--rounds N`` measures in-process and each
+layout N times in turn (the load of a shared machine drifts between passes) and adds the
+median of each overhead figure over the rounds. Frames the pipeline lost (skipped by the
 detector, which always works on the newest frame, or not answered within ``--timeout``)
 are counted, not hidden. Nothing here asserts a timing; numbers on a shared or busy
 machine move: compare within one run.
@@ -333,6 +335,11 @@ def overhead(inproc: dict, ros: dict) -> dict:
     }
 
 
+def _median_of(values: list) -> float | None:
+    known = [value for value in values if value is not None]
+    return round(statistics.median(known), 2) if known else None
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--clip', type=Path, default=DEFAULT_CLIP)
@@ -352,9 +359,14 @@ def main(argv=None) -> int:
     parser.add_argument('--layouts', default=','.join(LAYOUTS),
                         help='node layouts to measure, comma-separated: separate (three '
                              'processes), composed (face_pipeline + face_overlay)')
+    parser.add_argument('--rounds', type=int, default=1,
+                        help='measure in-process and every layout this many times, in turn '
+                             '(the load of a shared machine drifts; the medians are reported)')
     parser.add_argument('--gallery', type=Path, default=None, help=argparse.SUPPRESS)
     parser.add_argument('--inprocess-worker', action='store_true', help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error('--rounds must be at least 1')
     layouts = [layout.strip() for layout in args.layouts.split(',') if layout.strip()]
     if not layouts or set(layouts) - set(LAYOUTS):
         parser.error(f'--layouts: choose from {", ".join(LAYOUTS)}')
@@ -375,9 +387,13 @@ def main(argv=None) -> int:
         if args.frames:
             worker += ['--frames', str(args.frames)]
         load_before = os.getloadavg()[0]
-        inproc = json.loads(subprocess.run(worker, check=True, capture_output=True,
-                                           text=True).stdout.strip().splitlines()[-1])
-        ros = {layout: run_ros(args, work, layout) for layout in layouts}
+        rounds = []
+        for _ in range(args.rounds):  # in-process and each layout in turn, `rounds` times
+            inproc = json.loads(subprocess.run(worker, check=True, capture_output=True,
+                                               text=True).stdout.strip().splitlines()[-1])
+            ros = {layout: run_ros(args, work, layout) for layout in layouts}
+            rounds.append({'inprocess': inproc, 'ros': ros, 'ros_overhead': {
+                layout: overhead(inproc, ros[layout]) for layout in layouts}})
         if args.logs is not None:
             for log in (work / 'logs').glob('*/*.log'):  # logs/<layout>/<executable>.log
                 target = args.logs / log.parent.name / log.name
@@ -386,10 +402,14 @@ def main(argv=None) -> int:
     result = {
         'clip': args.clip.name, 'frame_size': args.pad_to, 'frames': inproc['frames'],
         'cpu_count': os.cpu_count(), 'load_average_at_start': round(load_before, 2),
-        'inprocess': inproc, 'ros': ros,
-        'ros_overhead': {layout: overhead(inproc, ros[layout]) for layout in layouts},
         'annotated_subscribed': args.annotated, 'frame_buffers_kept': frame_buffers_kept,
+        'rounds': len(rounds),
+        # The median over the rounds of each overhead figure; every round follows.
+        'ros_overhead_median': {layout: {
+            key: _median_of([r['ros_overhead'][layout][key] for r in rounds])
+            for key in rounds[0]['ros_overhead'][layout]} for layout in layouts},
     }
+    result.update(rounds[0] if len(rounds) == 1 else {'per_round': rounds})
     print(json.dumps(result, indent=1))
     return 0
 

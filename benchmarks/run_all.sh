@@ -7,10 +7,12 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../scripts/prepare.sh"
 out=${1:-output/benchmarks}
 mkdir -p "$out"
-for bench in model_backends gallery_match pipeline_fps ros_pipeline; do
+for bench in model_backends gallery_match pipeline_fps image_hop; do
   echo "== $bench" >&2
   python "benchmarks/$bench.py" | tee "$out/$bench.json"
 done
+echo "== ros_pipeline --rounds 3" >&2
+python benchmarks/ros_pipeline.py --rounds 3 | tee "$out/ros_pipeline.json"
 echo "== ros_pipeline --annotated" >&2
 python benchmarks/ros_pipeline.py --annotated | tee "$out/ros_pipeline_annotated.json"
 uname -a > "$out/machine.txt"; nproc >> "$out/machine.txt"; uptime >> "$out/machine.txt"

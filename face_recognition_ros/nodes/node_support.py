@@ -308,10 +308,10 @@ def keep_frame_buffers() -> bool:
     Receiving one 640x480 image in rclpy allocates about 0.9 MB three or four times (Fast
     DDS's reassembly, the C message, Python's bytes and array). glibc serves blocks over its
     mmap threshold with fresh pages from the kernel and unmaps them on free, so every frame
-    pays a page fault per 4 KiB, again and again: measured on a 2-core VM, 3.8 ms median
-    per image hop, of which 1.9 ms were those faults (2.0 ms with this). Raising the mmap
-    and trim thresholds keeps the freed blocks in the heap for the next frame; it costs at
-    most a few frames of resident memory. Set FACE_RECOGNITION_KEEP_FRAME_BUFFERS=0 to keep
+    pays a page fault per 4 KiB, again and again. Raising the mmap and trim thresholds
+    keeps the freed blocks in the heap for the next frame, at the price of a few frames of
+    resident memory: benchmarks/image_hop.py measured 3.3 -> 1.7 ms median per image hop
+    and 3.1 -> 1.6 ms of the receiver's CPU on a 2-core VM. Set FACE_RECOGNITION_KEEP_FRAME_BUFFERS=0 to keep
     glibc's defaults. Returns whether the thresholds were set (False off glibc).
     """
     if os.environ.get(KEEP_FRAME_BUFFERS_ENV, '1') == '0' or not sys.platform.startswith('linux'):

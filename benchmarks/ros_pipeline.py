@@ -20,7 +20,13 @@ models and tracking settings:
    waits for ``faces/identified`` with that stamp:
    - serial pass: one frame in flight, as in-process; latency = identified arrival - stamp;
    - pipelined pass: two frames in flight, so the detector works on the next frame while
-     the recognizer finishes this one (what a camera stream gets).
+     the recognizer finishes this one (the most a stream can get through);
+   - camera-rate pass (``--camera-rate``, default 30 Hz, the clip's rate): frames sent at
+     that pace whatever is in flight, as a camera driver does; reports frames answered,
+     latency and the CPU the node processes took (cores busy on average, from /proc),
+     and separately this process's CPU for converting and publishing (the camera's
+     share). The in-process side also runs the frames at that pace and reports the CPU
+     taken inside ``process``.
    With ``--annotated`` it also subscribes ``faces/image_annotated``, so the overlay
    converts, draws and publishes every frame too (off by default: the in-process side
    draws nothing).
@@ -132,12 +138,35 @@ def run_inprocess(args) -> dict:
         elapsed = time.perf_counter() - start
         busy_s += elapsed
         latencies.append(elapsed * 1000.0)
-    return {
+    result = {
         'frames': len(latencies),
         'fps': round(len(latencies) / busy_s, 2),
         'latency_ms': latency_stats(latencies),
-        'peak_rss_mib': round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
+    if args.camera_rate:
+        # Read again, not kept from above: holding 275 frames would inflate the peak RSS.
+        frames = read_frames(args.clip, args.frames, parse_size(args.pad_to))
+        result['camera_rate'] = run_inprocess_at_rate(pipeline, frames, args.camera_rate)
+    result['peak_rss_mib'] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    return result
+
+
+def run_inprocess_at_rate(pipeline, frames, rate_hz: float) -> dict:
+    """Frames handed to the pipeline at ``rate_hz`` (a camera's pace): latency and the CPU
+    it takes (cores busy on average; all threads, counted only inside ``process``, since
+    reading and decoding the clip stands for the camera, as in the ROS pass)."""
+    pipeline.reset_tracks()
+    latencies, cpu_s = [], 0.0
+    start = time.monotonic()
+    for index, frame in enumerate(frames):
+        time.sleep(max(0.0, start + index / rate_hz - time.monotonic()))
+        began, cpu_began = time.perf_counter(), time.process_time()
+        pipeline.process(frame)
+        cpu_s += time.process_time() - cpu_began
+        latencies.append((time.perf_counter() - began) * 1000.0)
+    wall_s = time.monotonic() - start
+    return {'rate_hz': rate_hz, 'answered': len(latencies),
+            'latency_ms': latency_stats(latencies), 'cpu_cores': round(cpu_s / wall_s, 3)}
 
 
 # --- ROS --------------------------------------------------------------------------------------
@@ -232,8 +261,12 @@ class FrameClient:
             time.sleep(0.1)
         raise SystemExit('the nodes did not come up in time')
 
-    def run(self, frames, window: int, timeout_s: float) -> dict:
-        """Send every frame with at most ``window`` in flight; return latency/throughput."""
+    def run(self, frames, window: int, timeout_s: float, rate_hz: float | None = None) -> dict:
+        """Send every frame with at most ``window`` in flight; return latency/throughput.
+
+        With ``rate_hz`` the frames go out at that rate as a camera's would, whatever is
+        in flight (``window`` is ignored).
+        """
         from std_msgs.msg import Header
 
         from face_recognition_ros.ros_conversions import bgr_to_image_msg, ns_to_stamp
@@ -244,9 +277,12 @@ class FrameClient:
             self._in_flight.clear()
             self.skipped = 0
         first_sent = None
-        for frame in frames:
+        paced_start = time.monotonic()
+        for index, frame in enumerate(frames):
+            if rate_hz:
+                time.sleep(max(0.0, paced_start + index / rate_hz - time.monotonic()))
             with self._condition:
-                while len(self._in_flight) >= window:
+                while not rate_hz and len(self._in_flight) >= window:
                     if not self._condition.wait(timeout_s):
                         oldest = min(self._in_flight)  # no answer: count it lost, go on
                         self._in_flight.discard(oldest)
@@ -311,10 +347,25 @@ def run_ros(args, work: Path, layout: str) -> dict:
         serial = client.run(frames, 1, args.timeout)
         serial['node_diagnostics'] = client.node_timings()
         pipelined = client.run(frames, 2, args.timeout)
+        camera_rate = None
+        if args.camera_rate:
+            node_cpu_start = {name: p.cpu_seconds() for name, p in processes.items()}
+            own_cpu_start, start = time.process_time(), time.monotonic()
+            camera_rate = client.run(frames, 0, args.timeout, rate_hz=args.camera_rate)
+            wall_s = time.monotonic() - start
+            camera_rate.update({
+                'rate_hz': args.camera_rate,
+                'node_cpu_cores': {name: round((p.cpu_seconds() - node_cpu_start[name])
+                                               / wall_s, 3) for name, p in processes.items()},
+                # This process plays the camera driver: converting and publishing frames.
+                'camera_cpu_cores': round((time.process_time() - own_cpu_start) / wall_s, 3)})
+            camera_rate['node_cpu_cores']['total'] = round(
+                sum(camera_rate['node_cpu_cores'].values()), 3)
         rss = {name: process.peak_rss_kib() for name, process in processes.items()}
         annotated = client.annotated
     rss_mib = {name: round(kib / 1024, 1) for name, kib in rss.items() if kib}
-    return {'executables': list(LAYOUTS[layout]), 'serial': serial, 'pipelined': pipelined, 'annotated_received': annotated,
+    return {'executables': list(LAYOUTS[layout]), 'serial': serial, 'pipelined': pipelined,
+            'camera_rate': camera_rate, 'annotated_received': annotated,
             'peak_rss_mib': dict(rss_mib, total=round(sum(rss_mib.values()), 1)),
             'fastdds_profile': env.get('FASTRTPS_DEFAULT_PROFILES_FILE')}
 
@@ -359,6 +410,10 @@ def main(argv=None) -> int:
     parser.add_argument('--layouts', default=','.join(LAYOUTS),
                         help='node layouts to measure, comma-separated: separate (three '
                              'processes), composed (face_pipeline + face_overlay)')
+    parser.add_argument('--camera-rate', type=float, default=30.0,
+                        help='also send the frames at this rate, as a camera would, and '
+                             'measure the CPU each side takes (0: skip; default 30, the '
+                             "clip's rate)")
     parser.add_argument('--rounds', type=int, default=1,
                         help='measure in-process and every layout this many times, in turn '
                              '(the load of a shared machine drifts; the medians are reported)')
@@ -383,7 +438,8 @@ def main(argv=None) -> int:
         build_demo_gallery(args.gallery)
         worker = [sys.executable, str(Path(__file__).resolve()), '--inprocess-worker',
                   '--clip', str(args.clip), '--pad-to', args.pad_to, '--gallery',
-                  str(args.gallery), '--num-threads', str(args.num_threads)]
+                  str(args.gallery), '--num-threads', str(args.num_threads),
+                  '--camera-rate', str(args.camera_rate)]
         if args.frames:
             worker += ['--frames', str(args.frames)]
         load_before = os.getloadavg()[0]

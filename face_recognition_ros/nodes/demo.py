@@ -130,6 +130,15 @@ class NodeProcess:
             return None
         return None
 
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU time the process has used so far (all its threads)."""
+        try:
+            stat = Path(f'/proc/{self.pid}/stat').read_text()
+        except OSError:
+            return None
+        fields = stat[stat.rindex(')') + 2:].split()  # after "pid (name) "
+        return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
     def output(self) -> str:
         self._log.flush()
         return self.log_path.read_text(errors='replace')

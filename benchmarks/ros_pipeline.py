@@ -425,12 +425,11 @@ def main(argv=None) -> int:
     layouts = [layout.strip() for layout in args.layouts.split(',') if layout.strip()]
     if not layouts or set(layouts) - set(LAYOUTS):
         parser.error(f'--layouts: choose from {", ".join(LAYOUTS)}')
-    # As every node does at start (run_node): both sides allocate frame-sized buffers.
-    frame_buffers_kept = keep_frame_buffers()
-
-    if args.inprocess_worker:
+    if args.inprocess_worker:  # the library as users run it: glibc's defaults
         print(json.dumps(run_inprocess(args)))
         return 0
+    # This process plays the camera driver: as every node does at start (run_node).
+    frame_buffers_kept = keep_frame_buffers()
 
     with tempfile.TemporaryDirectory(prefix='ros_pipeline_bench_') as scratch:
         work = Path(scratch)

@@ -13,9 +13,10 @@ the two separate executables: one image deserialisation and one Detection2DArray
 frame, one Python process with its own rclpy, numpy and OpenCV (about 170 MB), and the
 recognizer's landmark search in detector boxes (measured: docs/ros_benchmark.md).
 
-Frames are recognised in face_detector's worker thread right after detection, so a frame
-is named before the next one is detected, as in the in-process pipeline; newer images
-replace a waiting one (counted as dropped by face_detector).
+Each node keeps its own worker thread, so face_detector detects the next frame while
+face_recognizer names this one (the models release Python's GIL), as two processes would;
+up to three detected frames wait for recognition, beyond that the oldest is dropped and
+counted on the recognizer's diagnostics.
 Run: ``ros2 run face_recognition face_pipeline --ros-args --params-file <yaml> -r image:=...``
 or ``ros2 launch face_recognition face_recognition.launch.py use_composition:=true``.
 """

@@ -57,6 +57,11 @@ from face_recognition_ros.ros_conversions import (detections_from_msg,
 
 NODE_NAME = 'face_recognizer'
 
+COMPOSED_QUEUE_FRAMES = 3
+"""In face_pipeline: frames that may wait for recognition while the detector goes on with
+the next ones (a new face's embedding can take longer than a frame period); beyond that
+the oldest waiting frame is dropped and counted."""
+
 LATEST_FRAME_MAX_AGE_S = 5.0
 """~/enroll without an image refuses a latest frame older than this: whoever stood in
 front of the camera then may have left, and a stranger's face must not be enrolled."""
@@ -122,8 +127,9 @@ class FaceRecognizerNode(Node):
         self._identified_pub = self.create_publisher(Detection2DArray, 'faces/identified',
                                                      reliable)
         self._faces_pub = self.create_publisher(FaceArray, 'faces/faces', reliable)
-        self._pairing = None if detections_in_process else \
-            message_pairing.ImageDetectionsPairing(
+        self._pairing, self._worker = None, None
+        if not detections_in_process:
+            self._pairing = message_pairing.ImageDetectionsPairing(
                 self, self._on_frame, detections_type=Detection2DArray,
                 detections_topic='faces/detections', slop_s=p['sync_slop'])
         self.create_service(Enroll, '~/enroll', self._on_enroll)
@@ -131,6 +137,13 @@ class FaceRecognizerNode(Node):
         self.create_service(ListPeople, '~/list_people', self._on_list_people)
         self._diagnostics = node_support.NodeDiagnostics(self, 'face recognition')
         self._diagnostics.gallery_size = len(gallery)
+        if detections_in_process:
+            # Its own thread, so face_detector detects the next frame meanwhile, as with
+            # two processes.
+            self._worker = node_support.LatestFrameWorker(
+                lambda frame: self._recognize_and_publish(*frame), self.get_logger(),
+                name='face_recognizer', on_drop=self._diagnostics.count_dropped,
+                capacity=COMPOSED_QUEUE_FRAMES)
         source = 'face_detector in this process' if detections_in_process else \
             f'{self.resolve_topic_name("image")} + {self.resolve_topic_name("faces/detections")}'
         self.get_logger().info(
@@ -199,12 +212,14 @@ class FaceRecognizerNode(Node):
         """A frame and its detections from face_detector in this process (face_pipeline).
 
         The detections keep the detector's landmarks, which the topic cannot carry, so no
-        landmark search is needed for them.
+        landmark search is needed for them. Queued for this node's worker thread.
         """
-        self._recognize_and_publish(header, frame, list(detections), time.perf_counter())
+        self._worker.submit((header, frame, list(detections)))
 
     def _recognize_and_publish(self, header: Header, frame: np.ndarray,
-                               detections: list[Detection], start: float) -> None:
+                               detections: list[Detection], start: float | None = None
+                               ) -> None:
+        start = time.perf_counter() if start is None else start
         try:
             with self._pipeline_lock:
                 result = self.pipeline.recognize(frame, detections)
@@ -234,6 +249,11 @@ class FaceRecognizerNode(Node):
         self._diagnostics.frame_done(
             stamp_ns=stamp_to_ns(header.stamp),
             processing_ms=(time.perf_counter() - start) * 1000.0)
+
+    def destroy_node(self):
+        if self._worker is not None:
+            self._worker.stop()
+        return super().destroy_node()
 
     def _log_problem(self, text: str, error: bool = True, period_s: float = 5.0) -> None:
         """Log a bad-input message at most once per period for each kind of problem.

@@ -235,20 +235,21 @@ class RepeatLimitedLog:
 # --- Processing the newest frame --------------------------------------------------------------
 
 class LatestFrameWorker:
-    """Runs ``process(item)`` in one worker thread, always on the newest submitted item.
+    """Runs ``process(item)`` in one worker thread, on the newest submitted items.
 
-    ``submit`` never blocks the executor: it replaces a waiting item (calling ``on_drop``
-    for it) and wakes the worker. Exceptions of ``process`` are logged, never fatal.
+    ``submit`` never blocks the executor: at most ``capacity`` items wait (1: only the
+    newest); a newer one pushes out the oldest waiting, calling ``on_drop`` for it, and
+    wakes the worker. Exceptions of ``process`` are logged, never fatal.
     """
 
     def __init__(self, process: Callable[[Any], None], logger, name: str = 'frame_worker',
-                 on_drop: Callable[[], None] | None = None):
+                 on_drop: Callable[[], None] | None = None, capacity: int = 1):
         self._process = process
         self._logger = logger
         self._on_drop = on_drop
         self._condition = threading.Condition()
-        self._pending: Any = None
-        self._has_pending = False
+        self._pending: collections.deque = collections.deque()
+        self._capacity = max(1, int(capacity))
         self._running = True
         self._busy = False
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -256,24 +257,26 @@ class LatestFrameWorker:
 
     def submit(self, item: Any) -> None:
         with self._condition:
-            if self._has_pending and self._on_drop is not None:
-                self._on_drop()
-            self._pending, self._has_pending = item, True
+            if len(self._pending) >= self._capacity:
+                self._pending.popleft()
+                if self._on_drop is not None:
+                    self._on_drop()
+            self._pending.append(item)
             self._condition.notify()
 
     def idle(self) -> bool:
         """True when nothing waits and nothing is being processed."""
         with self._condition:
-            return not self._has_pending and not self._busy
+            return not self._pending and not self._busy
 
     def _run(self) -> None:
         while True:
             with self._condition:
-                while self._running and not self._has_pending:
+                while self._running and not self._pending:
                     self._condition.wait()
                 if not self._running:
                     return
-                item, self._pending, self._has_pending = self._pending, None, False
+                item = self._pending.popleft()
                 self._busy = True
             try:
                 self._process(item)
@@ -296,9 +299,10 @@ class LatestFrameWorker:
 # mallopt() parameter numbers from glibc's malloc.h.
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
-# Large enough for a 1920x1080 bgr8 frame (6.2 MB) and a few of them freed at once.
-FRAME_BUFFER_MMAP_THRESHOLD = 16 * 1024 * 1024
-FRAME_BUFFER_TRIM_THRESHOLD = 64 * 1024 * 1024
+# Blocks up to a 1920x1080 bgr8 frame (6.2 MB) come from the heap, and up to 32 MB of free
+# heap (the few buffers of a frame or two) stay for reuse instead of going back.
+FRAME_BUFFER_MMAP_THRESHOLD = 8 * 1024 * 1024
+FRAME_BUFFER_TRIM_THRESHOLD = 32 * 1024 * 1024
 KEEP_FRAME_BUFFERS_ENV = 'FACE_RECOGNITION_KEEP_FRAME_BUFFERS'
 
 

@@ -340,3 +340,32 @@ def test_latest_frame_worker_processes_the_newest_and_counts_the_skipped():
     worker.stop()
     assert processed == ['first', 'newest'] and len(dropped) == 2
     assert errors and 'bad frame' in errors[0]
+
+
+def test_frame_worker_with_capacity_keeps_the_newest_few_in_order():
+    """face_pipeline's recognizer queue: a slow frame delays, and only an overflow drops."""
+    import threading
+    import time
+
+    from face_recognition_ros.nodes.node_support import LatestFrameWorker
+
+    started, release, processed, dropped = threading.Event(), threading.Event(), [], []
+
+    def process(item):
+        if item == 0:
+            started.set()
+            release.wait(5.0)
+        processed.append(item)
+
+    logger = type('Logger', (), {'error': lambda self, text: None})()
+    worker = LatestFrameWorker(process, logger, on_drop=lambda: dropped.append(1), capacity=3)
+    worker.submit(0)
+    assert started.wait(5.0)
+    for item in range(1, 6):  # 5 frames arrive while frame 0 is slow: room for 3
+        worker.submit(item)
+    release.set()
+    deadline = time.monotonic() + 5.0
+    while not worker.idle() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    worker.stop()
+    assert processed == [0, 3, 4, 5] and len(dropped) == 2

@@ -93,7 +93,12 @@ def image_msg_to_bgr(msg: Image, use_cv_bridge: bool | None = None) -> np.ndarra
             f'image data holds {data_size} bytes but height x step = {height} x {step} = '
             f'{height * step}: the message is truncated or its step is wrong.')
     if use_cv_bridge is None:
-        use_cv_bridge = _BRIDGE is not None
+        # Rows padded beyond the pixels (step > width x channels) of a common encoding go
+        # through the built-in conversion: some cv_bridge releases read such bgr8/rgb8 rows
+        # as if unpadded and skew the image.
+        known = _FALLBACK_ENCODINGS.get(msg.encoding)
+        padded = known is not None and step != width * known[0]
+        use_cv_bridge = _BRIDGE is not None and not padded
     if use_cv_bridge:
         if _BRIDGE is None:
             raise ImageError('cv_bridge is not installed: call with use_cv_bridge=None.')

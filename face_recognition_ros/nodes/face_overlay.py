@@ -19,7 +19,7 @@ import os
 import time
 
 import cv2
-from rcl_interfaces.msg import ParameterDescriptor
+from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
@@ -67,7 +67,8 @@ class FaceOverlayNode(Node):
         self.declare_parameter('sync_slop', 0.0, ParameterDescriptor(
             description='Seconds by which image and identified stamps may differ and still '
                         'pair; 0: exact (face_recognizer copies the image header).',
-            read_only=True))
+            read_only=True,
+            floating_point_range=[FloatingPointRange(from_value=0.0, to_value=1.0)]))
         self._window = self._open_window()
         self._video_output, self._jetson_utils = self._open_video_output()
 

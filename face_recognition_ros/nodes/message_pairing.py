@@ -92,9 +92,10 @@ class ImageDetectionsPairing:
 
     The image subscription uses the sensor-data QoS overridable from the parameter file
     (node_support.image_qos, depth ``queue_size``); the detections one is reliable.
-    ``uses_message_filters`` says which implementation runs; the built-in one also counts
-    unpaired messages (``unpaired_images``, ``unpaired_detections``) and warns, throttled,
-    about detections whose image never arrived.
+    ``uses_message_filters`` says which implementation runs. Either way unpaired messages
+    are counted (``unpaired_images``, ``unpaired_detections``) and detections whose image
+    never arrived are warned about, throttled: message_filters drops them without a word,
+    so beside it the built-in pairing watches the same messages for that purpose alone.
     """
 
     def __init__(self, node: Node, callback: Callable[[Any, Any], None], detections_type: type,
@@ -123,7 +124,11 @@ class ImageDetectionsPairing:
             else:
                 self._sync = message_filters.TimeSynchronizer(self._subscribers, queue_size)
             self._sync.registerCallback(callback)
-            self._pairing = None
+            self._pairing = StampPairing(lambda image, detections: None, slop_s, queue_size,
+                                         self._on_unpaired)
+            for stream, subscriber in enumerate(self._subscribers):
+                subscriber.registerCallback(
+                    lambda msg, stream=stream: self._pairing.add(stream, msg))
             return
         self._pairing = StampPairing(callback, slop_s, queue_size, self._on_unpaired)
         self._subscriptions = [
@@ -137,11 +142,11 @@ class ImageDetectionsPairing:
 
     @property
     def unpaired_images(self) -> int:
-        return self._pairing.unpaired[0] if self._pairing else 0
+        return self._pairing.unpaired[0]
 
     @property
     def unpaired_detections(self) -> int:
-        return self._pairing.unpaired[1] if self._pairing else 0
+        return self._pairing.unpaired[1]
 
     def _on_unpaired(self, stream: int, msg: Any) -> None:
         if stream == 1:

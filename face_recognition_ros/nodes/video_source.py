@@ -235,9 +235,12 @@ class VideoSourceNode(Node):
         if self._wait_for_subscriber:
             # Subscribers match one by one, sometimes seconds apart (DDS discovery): frames
             # sent before the detector matched would reach only the others.
+            self._diagnostics.idle_message = (
+                f'waiting for {self._min_subscribers} subscriber(s) before publishing')
             while self._publisher.get_subscription_count() < self._min_subscribers:
                 if self._stop.wait(0.05):
                     return
+            self._diagnostics.idle_message = None
         next_time = time.monotonic()
         frames_this_pass = 0  # a loop over a source without one readable frame never ends
         while not self._stop.is_set():
@@ -254,6 +257,10 @@ class VideoSourceNode(Node):
                     self.get_logger().info(
                         f'end of {self._source.description}: {self.frames_published} frames '
                         'published')
+                    # Done on purpose: /diagnostics says so instead of warning "no frames".
+                    self._diagnostics.idle_message = (
+                        f'end of {self._source.description}: {self.frames_published} frames '
+                        'published (loop is false)')
                 if self._shutdown_at_end:
                     self.context.try_shutdown()  # rclpy.spin returns, main() cleans up
                 return

@@ -233,6 +233,29 @@ def test_video_source_publishes_a_folder_once_with_stamps_and_frame_id(
         first.shape[0], first.shape[1], 'bgr8')
 
 
+def test_video_source_at_the_end_of_a_folder_says_so_on_diagnostics(start_node, probe,
+                                                                    ros_session):
+    """A source that ended (loop false, node kept up) is done on purpose: OK, not a WARN."""
+    from diagnostic_msgs.msg import DiagnosticStatus
+
+    folder = ros_session.scratch / 'one_frame'
+    folder.mkdir(exist_ok=True)
+    (folder / 'obama.jpg').write_bytes(
+        (ros_harness.REPO / 'test' / 'fixtures' / 'obama_biden' / 'obama.jpg').read_bytes())
+    diagnostics = probe.collect('/diagnostics', DiagnosticArray)
+    node = start_node('video_source', name='video_source_ended',
+                      parameters={'source': str(folder), 'loop': False, 'rate': 5.0})
+
+    def ended(msg):
+        return any('video_source_ended' in status.name and 'end of' in status.message
+                   for status in msg.status)
+
+    msg = diagnostics.wait_for(ended, timeout=15.0)
+    status = next(s for s in msg.status if 'video_source_ended' in s.name)
+    assert status.level == DiagnosticStatus.OK and '1 frames published' in status.message
+    assert node.is_running()
+
+
 def test_video_source_refuses_a_missing_file_with_advice(start_node, ros_session):
     node = start_node('video_source', name='video_source_missing',
                       parameters={'source': str(ros_session.scratch / 'missing.mp4')})

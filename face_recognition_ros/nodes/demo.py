@@ -7,8 +7,9 @@
    fresh gallery in the output folder, so the demo shows enrollment as users do it;
 2. start ``face_detector``, ``face_recognizer`` and ``face_overlay`` as the launch file
    does: detector and recognizer composed in one process (``face_pipeline``), the overlay
-   in its own (``--separate-processes``: one process per node), warm their models up with the clip's first frame mirrored
-   (left out of every output), then ``video_source`` (the clip, once, at its own rate);
+   in its own (``--separate-processes``: one process per node), warm their models up
+   with the clip's first frame mirrored (left out of every output), then
+   ``video_source`` (the clip, once, at its own rate);
 3. collect ``faces/identified`` and ``faces/image_annotated`` here, write
    ``annotated.mp4`` and ``identified.jsonl`` (one line per identified message), and print
    frames, faces per name, throughput and latency (image stamp -> identified arrival);

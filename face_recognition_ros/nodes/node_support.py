@@ -315,8 +315,9 @@ def keep_frame_buffers() -> bool:
     pays a page fault per 4 KiB, again and again. Raising the mmap and trim thresholds
     keeps the freed blocks in the heap for the next frame, at the price of a few frames of
     resident memory: benchmarks/image_hop.py measured 3.3 -> 1.7 ms median per image hop
-    and 3.1 -> 1.6 ms of the receiver's CPU on a 2-core VM. Set FACE_RECOGNITION_KEEP_FRAME_BUFFERS=0 to keep
-    glibc's defaults. Returns whether the thresholds were set (False off glibc).
+    and 3.1 -> 1.6 ms of the receiver's CPU on a 2-core VM. Set
+    FACE_RECOGNITION_KEEP_FRAME_BUFFERS=0 to keep glibc's defaults. Returns whether the
+    thresholds were set (False off glibc).
     """
     if os.environ.get(KEEP_FRAME_BUFFERS_ENV, '1') == '0' or not sys.platform.startswith('linux'):
         return False

@@ -21,7 +21,7 @@ from vision_msgs.msg import Detection2D, Detection2DArray
 from face_recognition.msg import FaceArray
 from face_recognition_ros import ros_conversions as conv
 from face_recognition_ros.core.errors import ImageError
-from face_recognition_ros.core.types import UNKNOWN, Detection, Face
+from face_recognition_ros.core.types import UNKNOWN, Face
 
 BRIDGE_MODES = [False] + ([True] if conv.cv_bridge_available() else [])
 """The built-in conversion always; cv_bridge's too where it is installed."""

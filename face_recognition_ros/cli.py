@@ -224,7 +224,7 @@ def _build_pipeline(args, tracking: bool, create_gallery: bool = False):
     if args.score_threshold is not None:
         detector_options['score_threshold' if args.detector == 'yunet' else 'threshold'] = \
             args.score_threshold
-    if args.min_face_size is not None and args.detector == 'yunet':
+    if args.min_face_size is not None:  # both backends take it
         detector_options['min_face_size'] = args.min_face_size
     return build_pipeline(
         gallery_path=getattr(args, 'gallery', None), detector_backend=args.detector,

@@ -135,3 +135,15 @@ def test_without_jetson_inference_the_error_says_use_yunet(monkeypatch):
 def test_bad_threshold_is_refused(fake_jetson):
     with pytest.raises(FaceRecognitionError):
         FaceDetectDetector(threshold=2.0)
+
+
+def test_the_command_line_passes_min_face_size_and_threshold_to_facedetect(fake_jetson):
+    from face_recognition_ros import cli
+
+    args = cli.build_parser().parse_args(
+        ['embed', '--detector', 'facedetect', '--min-face-size', '64',
+         '--score-threshold', '0.4', 'photo.jpg'])
+    pipeline = cli._build_pipeline(args, tracking=False)
+
+    assert pipeline.detector.min_face_size == 64.0
+    assert fake_jetson[0]['created'][-1][1] == {'threshold': 0.4}

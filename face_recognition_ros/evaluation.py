@@ -58,7 +58,7 @@ from pathlib import Path
 
 import numpy as np
 
-from face_recognition_ros.core.errors import FaceRecognitionError
+from face_recognition_ros.core.errors import FaceRecognitionError, ImageError
 
 LOG = logging.getLogger(__name__)
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.pgm', '.ppm', '.tif', '.tiff', '.webp')
@@ -321,6 +321,7 @@ class FaceSource:
         self.cache = EmbeddingCache(None if args.no_cache else Path(args.cache_dir),
                                     hashlib.sha1(settings.encode()).hexdigest()[:12])
         self.records: dict[Path, FaceRecord] = {}
+        self.unreadable: list[Path] = []  # photos skipped as unreadable, reported
 
     # -- image preparation -------------------------------------------------
     def prepare(self, path: Path) -> tuple[np.ndarray, float, int]:
@@ -356,7 +357,15 @@ class FaceSource:
                                 None, cached[11:15].astype(np.float32) if count else None,
                                 float(cached[15]), count)
         else:
-            _, detections = self.faces_in(path)
+            try:
+                _, detections = self.faces_in(path)
+            except ImageError as error:
+                # One broken file in a dataset of thousands must not stop the evaluation:
+                # it counts as a photo without a face, is reported, and is not cached.
+                LOG.warning('skipped: %s', error)
+                self.unreadable.append(path)
+                self.records[path] = FaceRecord(None)
+                return self.records[path]
             if detections:
                 best = max(detections, key=lambda d: float(d.box[2] * d.box[3]))
                 record = FaceRecord(np.asarray(best.landmarks, np.float32),
@@ -572,6 +581,7 @@ def evaluate_identification(source: FaceSource, dataset: Path, args) -> dict:
         'dataset': str(dataset), 'people': len(people), 'known_people': len(split.known),
         'unknown_people': split.unknown, 'enroll_per_person': args.enroll_per_person,
         'enroll_photos': n_e, 'known_probes': n_p, 'stranger_probes': len(stranger_paths),
+        'unreadable_photos': sorted(str(p) for p in source.unreadable if p in set(all_paths)),
         'photos_without_face': {
             'enroll': int((~found_all[:n_e]).sum()),
             'known_probes': int((~found_all[n_e:n_e + n_p]).sum()),
@@ -783,7 +793,10 @@ def markdown_report(results: dict, plots: list[str]) -> str:
                   f'({ident["enroll_photos"]}), {ident["known_probes"]} known probes, '
                   f'{ident["stranger_probes"]} stranger probes. Photos without a detected '
                   f'face: {nf["enroll"]} enroll, {nf["known_probes"]} known probes, '
-                  f'{nf["strangers"]} strangers.', '',
+                  f'{nf["strangers"]} strangers'
+                  + (f' (of them unreadable, skipped: '
+                     f'{", ".join(ident["unreadable_photos"])})'
+                     if ident.get('unreadable_photos') else '') + '.', '',
                   '| method | closed-set top-1 | TPIR @ FPIR 1 % | TPIR @ FPIR 10 % | '
                   'deployed threshold: TPIR / FPIR |', '|---|---|---|---|---|']
         for method in ident['methods'].values():

@@ -100,3 +100,22 @@ def test_group_gallery_without_faces_stops_with_a_message(tmp_path):
                  '--no-cache')
     with pytest.raises(SystemExit, match='--group-gallery .*no face found'):
         evaluation.run(args)
+
+
+def test_an_unreadable_photo_is_skipped_and_reported(tmp_path):
+    import shutil
+
+    dataset = tmp_path / 'orl'
+    shutil.copytree(FIXTURES / 'orl', dataset)
+    broken = dataset / 's2' / '7.pgm'
+    broken.write_bytes(b'P5 not really an image')
+    out = tmp_path / 'report'
+    args = parse('--identification', dataset, '--enroll-per-person', '3',
+                 '--unknown-fraction', '0.34', '--output-dir', out, '--no-cache',
+                 '--threads', '2')
+
+    assert evaluation.run(args) == 0
+    ident = json.loads((out / 'results.json').read_text())['identification']
+    assert ident['unreadable_photos'] == [str(broken)]
+    assert ident['methods']['gallery']['closed_set_top1'] > 0
+    assert 'unreadable, skipped' in (out / 'report.md').read_text()

@@ -143,3 +143,16 @@ def test_ctrl_c_stops_both_nodes_cleanly(start_node, gallery_path):
     node.wait_for_output('ready: yunet detector', timeout=60)
     assert node.stop() == 0
     assert 'Traceback' not in node.output()
+
+
+def test_a_start_up_error_of_either_node_is_one_fatal_line_and_exit_code_1(
+        start_node, gallery_path, ros_session):
+    node = start_node('face_pipeline', namespace='bad_model', parameters={
+        'gallery_path': str(gallery_path),
+        'model_path': str(ros_session.scratch / 'missing_yunet.onnx')})
+    node.popen.wait(timeout=ros_harness.DEFAULT_TIMEOUT_S)
+
+    output = node.output()
+    assert node.popen.returncode == 1
+    assert 'FATAL' in output and 'missing_yunet.onnx' in output
+    assert 'Traceback' not in output

@@ -119,7 +119,7 @@ class FaceRecognizerNode(Node):
             f'threshold {gallery.threshold:.3f}, embedder {self.pipeline.embedder.model_id}')
 
         self._latest = None  # (frame, detections, received) of the last paired frame
-        # Frames (the executor's thread, or face_detector's worker in face_pipeline) and the
+        # Frames (the executor's thread, or this node's worker in face_pipeline) and the
         # services (the executor) both use the tracker and the gallery: one at a time.
         self._pipeline_lock = threading.Lock()
         self._logged_problems: dict[str, float] = {}
@@ -141,7 +141,7 @@ class FaceRecognizerNode(Node):
             # Its own thread, so face_detector detects the next frame meanwhile, as with
             # two processes.
             self._worker = node_support.LatestFrameWorker(
-                lambda frame: self._recognize_and_publish(*frame), self.get_logger(),
+                lambda item: self._recognize_and_publish(*item), self.get_logger(),
                 name='face_recognizer', on_drop=self._diagnostics.count_dropped,
                 capacity=COMPOSED_QUEUE_FRAMES)
         source = 'face_detector in this process' if detections_in_process else \

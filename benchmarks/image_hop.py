@@ -33,15 +33,11 @@ from face_recognition_ros.nodes.demo import dds_environment, package_paths  # no
 from face_recognition_ros.nodes.node_support import (KEEP_FRAME_BUFFERS_ENV,  # noqa: E402
                                                      image_qos, keep_frame_buffers,
                                                      reserved_domain_id)
+from ros_pipeline import latency_stats  # noqa: E402 - the benchmark beside this one
 
 TOPIC = 'image_hop'
 SKIP_FIRST = 5
 """Messages left out of the statistics: discovery and first allocations."""
-
-
-def _percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(fraction * len(ordered)))], 2)
 
 
 def run_subscriber(frames: int) -> dict:
@@ -68,9 +64,7 @@ def run_subscriber(frames: int) -> dict:
     node.destroy_node()
     rclpy.try_shutdown()
     measured = latencies[SKIP_FIRST:]
-    return {'received': len(latencies),
-            'latency_ms_median': _percentile(measured, 0.5) if measured else None,
-            'latency_ms_p90': _percentile(measured, 0.9) if measured else None,
+    return {'received': len(latencies), 'latency_ms': latency_stats(measured),
             'subscriber_cpu_ms_per_frame': round(1000 * cpu_s / max(1, len(measured)), 2)}
 
 

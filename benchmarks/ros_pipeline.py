@@ -59,17 +59,16 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from face_recognition_ros.nodes.demo import (DEFAULT_CLIP, NodeProcess,  # noqa: E402
+from face_recognition_ros.nodes.demo import (COMPOSED_EXECUTABLES,  # noqa: E402
+                                             DEFAULT_CLIP, NODES, NodeProcess,
                                              build_demo_gallery, dds_environment,
                                              package_paths, write_parameters)
 from face_recognition_ros.nodes.node_support import (keep_frame_buffers,  # noqa: E402
                                                      reserved_domain_id)
 
-NODES = ('face_detector', 'face_recognizer', 'face_overlay')
-"""The nodes whose /diagnostics are reported, in either layout."""
-LAYOUTS = {'separate': ('face_detector', 'face_recognizer', 'face_overlay'),
-           'composed': ('face_pipeline', 'face_overlay')}
-"""The executables each layout starts."""
+LAYOUTS = {'separate': NODES, 'composed': COMPOSED_EXECUTABLES}
+"""The executables each layout starts (NODES: the nodes whose /diagnostics are reported,
+in either layout)."""
 WARMUP_FRAMES = 5
 """Frames sent before timing: model sessions allocate buffers on their first runs."""
 

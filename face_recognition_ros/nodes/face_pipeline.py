@@ -10,8 +10,9 @@ face_recognizer, which does not subscribe to the image or the detections at all.
 What stays the same: both nodes, their names, parameters (the same YAML sections),
 topics, services and diagnostics; ``ros2 node list`` shows both. What it saves against
 the two separate executables: one image deserialisation and one Detection2DArray hop per
-frame, one Python process with its own rclpy, numpy and OpenCV (about 170 MB), and the
-recognizer's landmark search in detector boxes (measured: docs/ros_benchmark.md).
+frame, one Python process with its own rclpy, numpy and OpenCV (about 90 MB of peak RSS
+for the pipeline), and the recognizer's landmark search in detector boxes (measured:
+docs/ros_benchmark.md).
 
 Each node keeps its own worker thread, so face_detector detects the next frame while
 face_recognizer names this one (the models release Python's GIL), as two processes would;

@@ -17,7 +17,7 @@ setup(
     license='Apache-2.0',
     python_requires='>=3.8',
     packages=find_packages(include=['face_recognition_ros', 'face_recognition_ros.*']),
-    package_data={'face_recognition_ros': ['models/*.onnx', 'models/*.md']},
+    package_data={'face_recognition_ros': ['models/*.onnx', 'models/*.md', 'models/*.json']},
     install_requires=[
         'numpy>=1.24',
         'opencv-python-headless>=4.8,<5',

@@ -1,6 +1,6 @@
 """Command line: ``python -m face_recognition_ros <command>`` (also ``face-recognition``).
 
-Commands: enroll, remove, list, identify, embed, video, bench, evaluate. ``--help`` on each
+Commands: enroll, remove, list, calibrate, identify, embed, video, bench, evaluate. ``--help`` on each
 says what it does. The JSON written by identify, embed, video (--jsonl) and bench is a
 contract other tools read (``docs/cli.md``): fields are only ever added, never renamed.
 
@@ -211,10 +211,48 @@ def _add_model_options(parser: argparse.ArgumentParser, gallery: str | None) -> 
     group.add_argument('--min-face-size', type=float, default=None,
                        help='ignore faces smaller than this many pixels (default: 20)')
     group.add_argument('--threshold', type=float, default=None,
-                       help='cosine similarity threshold for a name (default: the '
-                            'gallery\'s, 0.363 for SFace)')
+                       help='fixed cosine similarity threshold for a name (default: derived '
+                            'from --max-false-name-rate and the gallery, see calibrate)')
+    _add_rate_option(group)
     group.add_argument('--threads', type=count_at_least(1), default=None,
                        help='threads per model (default: all cores)')
+
+
+def _add_rate_option(parser) -> None:
+    parser.add_argument('--max-false-name-rate', type=float, default=None, metavar='RATE',
+                        help='share of strangers\' faces that may be given a name (default: '
+                             'the gallery\'s calibration, else 0.01); the threshold follows '
+                             'from it and from how many people and photos are enrolled')
+
+
+# ------------------------------------------------------------------------ operating point
+def apply_operating_point(gallery, gallery_path, rate=None, fixed_threshold=None):
+    """Set ``gallery.threshold`` to its operating point; return the ``OperatingPoint``.
+
+    The threshold is re-derived from the gallery as it is (people, photos, their
+    between-person similarities) and its stored calibration on every load, enroll and
+    remove, so a gallery saved by an older version (threshold 0.363 in the file) gets the
+    derived one. ``fixed_threshold`` is what a model without a fitted impostor model keeps
+    (default: the gallery's stored threshold, i.e. the embedder's own).
+    """
+    from face_recognition_ros.core import open_set
+
+    if rate is not None:
+        open_set.check_rate(rate)
+    calibration = open_set.load_calibration(gallery_path) if gallery_path else None
+    point = open_set.gallery_operating_point(
+        gallery, rate, calibration,
+        gallery.threshold if fixed_threshold is None else fixed_threshold)
+    gallery.threshold = point.threshold
+    return point
+
+
+def _describe_point(point) -> str:
+    if point.expected_false_name_rate is None:
+        return f'threshold {point.threshold:.4f} ({point.source})'
+    return (f'threshold {point.threshold:.4f} ({point.source}; about '
+            f'{100 * point.expected_false_name_rate:.2g} % of strangers named, target '
+            f'{100 * point.target_false_name_rate:g} %)')
 
 
 def _build_pipeline(args, tracking: bool, create_gallery: bool = False):
@@ -226,12 +264,16 @@ def _build_pipeline(args, tracking: bool, create_gallery: bool = False):
             args.score_threshold
     if args.min_face_size is not None:  # both backends take it
         detector_options['min_face_size'] = args.min_face_size
-    return build_pipeline(
+    pipeline = build_pipeline(
         gallery_path=getattr(args, 'gallery', None), detector_backend=args.detector,
         embedder_backend=args.embedder, detector_model=args.detector_model,
         embedder_model=args.embedder_model, detector_options=detector_options,
         threshold=args.threshold, tracking=tracking, num_threads=args.threads,
         create_gallery=create_gallery)
+    if args.threshold is None and pipeline.gallery is not None:
+        apply_operating_point(pipeline.gallery, getattr(args, 'gallery', None),
+                              args.max_false_name_rate)
+    return pipeline
 
 
 # ------------------------------------------------------------------------ commands
@@ -266,10 +308,21 @@ def cmd_enroll(args) -> int:
         raise GalleryError(
             f'cannot create the folder {Path(args.gallery).parent} for the gallery: '
             f'{error.strerror or error}; choose a writable place for --gallery') from error
+    from face_recognition_ros.core import open_set
+
+    if args.threshold is not None:
+        point = None  # a threshold the user fixed: kept, not derived
+    else:
+        point = apply_operating_point(gallery, args.gallery, args.max_false_name_rate)
     gallery.save(args.gallery)
+    if args.threshold is not None:
+        open_set.save_calibration(args.gallery, {'version': open_set.CALIBRATION_VERSION,
+                                                 'fixed_threshold': float(args.threshold)})
     summary = (f'enrolled {report.photos_used} photo(s) of {len(report.people_enrolled)} '
                f'people, skipped {report.photos_skipped}; {args.gallery} now holds '
-               f'{len(gallery)} people ({gallery.num_embeddings} embeddings)')
+               f'{len(gallery)} people ({gallery.num_embeddings} embeddings), '
+               + (f'threshold {args.threshold} (fixed)' if point is None
+                  else _describe_point(point)))
     print(summary, file=sys.stderr if args.json else sys.stdout)
     return 0
 
@@ -285,6 +338,7 @@ def cmd_remove(args) -> int:
             f'not enrolled: {", ".join(missing)}; enrolled: '
             f'{", ".join(gallery.names()) or "nobody"}. Nothing was removed')
     counts = {name: gallery.remove(name) for name in names}
+    apply_operating_point(gallery, args.gallery)  # fewer people: a lower threshold suffices
     gallery.save(args.gallery)  # first: a failed save must not be reported as a removal
     for name, count in counts.items():
         print(f'removed {name} ({count} embeddings)')
@@ -295,13 +349,15 @@ def cmd_list(args) -> int:
     from face_recognition_ros.core.gallery import Gallery
 
     gallery = Gallery.load(args.gallery)
+    point = apply_operating_point(gallery, args.gallery, args.max_false_name_rate)
     if args.json:
         _print_json({'gallery': str(args.gallery), 'model_id': gallery.model_id,
                      'threshold': gallery.threshold, 'people': gallery.counts(),
-                     'created': gallery.created, 'updated': gallery.updated})
+                     'created': gallery.created, 'updated': gallery.updated,
+                     'operating_point': point.to_dict()})
         return 0
     print(f'{args.gallery}: {len(gallery)} people, {gallery.num_embeddings} embeddings, '
-          f'model {gallery.model_id}, threshold {gallery.threshold}')
+          f'model {gallery.model_id}, {_describe_point(point)}')
     for name, count in gallery.counts().items():
         print(f'  {name}\t{count}')
     return 0
@@ -327,6 +383,89 @@ def _run_on_images(args, write) -> int:
             continue
         write(path, image)
     return EXIT_USAGE_ERROR if failures else 0
+
+
+def _stranger_embeddings(pipeline, folder: Path) -> tuple[np.ndarray, list[str], int]:
+    """Embeddings of every face under ``folder``, the group (person) of each, photos read.
+
+    A sub-folder is one person (their photos are not independent evidence); a photo lying
+    directly in the folder is its own group. Every face of a photo counts: all of them are
+    people who are not enrolled.
+    """
+    from face_recognition_ros.core.image_io import load_image
+
+    if not folder.is_dir():
+        raise ImageError(f'{folder} is not a folder: give a folder of photos of people who are '
+                         f'not enrolled (one sub-folder per person, or loose photos)')
+    photos = sorted(p for p in folder.rglob('*')
+                    if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+                    and not any(part.startswith('.') for part in p.relative_to(folder).parts))
+    vectors, groups = [], []
+    for photo in photos:
+        try:
+            image = load_image(photo)
+        except ImageError as error:
+            logger.warning('skipping %s: %s', photo, error)
+            continue
+        relative = photo.relative_to(folder)
+        group = relative.parts[0] if len(relative.parts) > 1 else str(relative)
+        for _, embedding in pipeline.embed_faces(image):
+            vectors.append(embedding)
+            groups.append(group)
+    if not vectors:
+        raise ImageError(f'no face found in the {len(photos)} photo(s) under {folder}: give '
+                         f'photos of people who are not enrolled, with visible faces')
+    return np.asarray(vectors, np.float32), groups, len(photos)
+
+
+def cmd_calibrate(args) -> int:
+    from face_recognition_ros.core import open_set
+
+    rate = open_set.check_rate(args.max_false_name_rate)
+    args.threshold = None
+    pipeline = _build_pipeline(args, tracking=False)
+    gallery = pipeline.gallery
+    if len(gallery) < 2:
+        raise GalleryError(f'{args.gallery} holds {len(gallery)} people: calibrate needs at '
+                           f'least 2 enrolled people; enroll them first')
+    before = apply_operating_point(gallery, args.gallery, rate)
+    strangers, groups, photos = _stranger_embeddings(pipeline, Path(args.strangers))
+    embeddings, labels = open_set.gallery_rows(gallery)
+    calibration = open_set.calibrate(gallery.model_id, embeddings, labels, strangers, rate,
+                                     stranger_groups=np.array(groups),
+                                     threshold_before=before.threshold)
+    calibration['strangers_folder'] = str(Path(args.strangers).resolve())
+    open_set.save_calibration(args.gallery, calibration)
+    point = apply_operating_point(gallery, args.gallery, rate)
+    gallery.save(args.gallery)
+    report = {
+        'gallery': str(args.gallery), 'strangers': calibration['strangers'],
+        'stranger_people': calibration['stranger_people'], 'photos': photos,
+        'target_false_name_rate': rate,
+        'before': {'threshold': round(before.threshold, 4), 'source': before.source,
+                   'strangers_named': calibration['rate_before']},
+        'after': {'threshold': round(point.threshold, 4), 'source': point.source,
+                  'strangers_named': calibration['rate_after'],
+                  'margin': round(calibration['margin'], 4)},
+        'calibration': str(open_set.calibration_path(args.gallery)),
+    }
+    if args.json:
+        _print_json(report)
+        return 0
+    named_before = round(calibration['rate_before'] * calibration['strangers'])
+    named_after = round(calibration['rate_after'] * calibration['strangers'])
+    print(f'{calibration["strangers"]} faces of {calibration["stranger_people"]} stranger(s) '
+          f'from {photos} photo(s); target: at most {100 * rate:g} % named')
+    print(f'before: threshold {before.threshold:.4f} ({before.source}): {named_before} named '
+          f'({100 * calibration["rate_before"]:.2f} %)')
+    print(f'after:  threshold {point.threshold:.4f} (calibrated): {named_after} named '
+          f'({100 * calibration["rate_after"]:.2f} %)')
+    if calibration['strangers'] < 100:
+        print(f'note: {calibration["strangers"]} faces measure a rate of {100 * rate:g} % only '
+              f'roughly; 100 or more faces of 10 or more people give a better calibration')
+    print(f'saved: {args.gallery} and {open_set.calibration_path(args.gallery)}; the threshold '
+          f'is re-derived from this calibration whenever people are enrolled or removed')
+    return 0
 
 
 def cmd_identify(args) -> int:
@@ -553,8 +692,10 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                                    'photos per person (the sub-folder name is the name). '
                                    'Photos with no face or several faces are skipped and '
                                    'reported. Creates the gallery or extends it; the file is '
-                                   'only replaced when something was enrolled. --threshold is '
-                                   'saved as the gallery\'s threshold.')
+                                   'only replaced when something was enrolled. The threshold '
+                                   'is derived from --max-false-name-rate and the gallery as '
+                                   'it now is; --threshold instead fixes one (kept until '
+                                   'calibrate).')
     _add_model_options(p, 'required')
     p.add_argument('folder', metavar='DIR', help='folder of per-person sub-folders')
     p.add_argument('--people', nargs='+', metavar='NAME',
@@ -569,10 +710,27 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_remove)
 
     p = sub.add_parser('list', help='list enrolled people',
-                       description='List the people of a gallery and their embedding counts.')
+                       description='List the people of a gallery and their embedding counts, '
+                                   'and the threshold the gallery uses now.')
     p.add_argument('--gallery', '-g', required=True, metavar='G', help='gallery file')
     p.add_argument('--json', action='store_true', help='print one JSON object')
+    _add_rate_option(p)
     p.set_defaults(handler=cmd_list)
+
+    p = sub.add_parser('calibrate', help='set the threshold from photos of strangers',
+                       description='Measure how similar people who are NOT enrolled look to '
+                                   'the enrolled ones, on photos from your own camera, and '
+                                   'store in the gallery the impostor model and threshold '
+                                   'that name at most --max-false-name-rate of them. The '
+                                   'calibration is kept beside the gallery (G.calibration.json) '
+                                   'and the threshold is re-derived from it when people are '
+                                   'enrolled or removed. Prints the rate before and after.')
+    _add_model_options(p, 'required')
+    p.add_argument('--strangers', required=True, metavar='FOLDER',
+                   help='photos of people who are not enrolled: one sub-folder per person, '
+                        'or loose photos (each then counts as its own person)')
+    p.add_argument('--json', action='store_true', help='print the report as one JSON object')
+    p.set_defaults(handler=cmd_calibrate, max_false_name_rate=0.01)
 
     p = sub.add_parser('identify', help='name the faces in photos (JSON lines)',
                        description='Print one JSON line per image: {"image": path, "faces": '

@@ -32,7 +32,8 @@ from vision_msgs.msg import (BoundingBox2D, Detection2D, Detection2DArray, Objec
 from face_recognition.msg import Face as FaceMsg
 from face_recognition.msg import FaceArray
 from face_recognition_ros.core.errors import ImageError
-from face_recognition_ros.core.types import UNKNOWN, Detection, Face
+from face_recognition_ros.core.types import (UNKNOWN, Detection, Face,
+                                             confidence_from_name_score, name_score)
 
 _LOG = logging.getLogger(__name__)
 
@@ -266,13 +267,24 @@ def _track_id_value(text: str) -> int | None:
 
 
 def faces_to_identified_msg(faces: Sequence[Face], header: Header) -> Detection2DArray:
-    """Detection2DArray of identified faces: class_id = name or 'unknown', score = match
-    confidence in [0, 1], id = track id (empty when untracked), bbox as detected."""
+    """Detection2DArray of identified faces: id = track id (empty when untracked), bbox as
+    detected, and hypotheses whose ``score`` is the confidence in their own ``class_id``:
+
+    - ``results[0]``: the name, or 'unknown' with the confidence that the face is nobody
+      enrolled (``core.types.name_score``: a certain stranger scores near 1);
+    - ``results[1]``, only for an 'unknown' face whose nearest enrolled person is known:
+      that person's name and the confidence that it is them (below 0.5, or it would have
+      been named).
+    """
     msg = Detection2DArray(header=header)
     for face in faces:
         item = Detection2D(header=header, bbox=_box_to_bbox(face.box),
                            id=_track_id_text(face.track_id))
-        item.results.append(_hypothesis(face.name or UNKNOWN, face.confidence))
+        name = face.name or UNKNOWN
+        item.results.append(_hypothesis(name, name_score(name, face.confidence)))
+        if name == UNKNOWN and face.nearest_name:
+            item.results.append(_hypothesis(face.nearest_name,
+                                            name_score(face.nearest_name, face.confidence)))
         msg.detections.append(item)
     return msg
 
@@ -280,20 +292,25 @@ def faces_to_identified_msg(faces: Sequence[Face], header: Header) -> Detection2
 def faces_from_identified_msg(msg: Detection2DArray) -> list[Face]:
     """Faces (box, name, confidence, track id) from an identified Detection2DArray.
 
-    The detector score and landmarks are not on this topic: ``score`` is the match
-    confidence, ``landmarks`` None. Boxes with NaN or no area are skipped.
+    The inverse of ``faces_to_identified_msg``: ``confidence`` is the core's (confidence
+    in the nearest person, 0.5 at the threshold), ``nearest_name`` from a second
+    hypothesis. The detector score and landmarks are not on this topic: ``score`` is the
+    score of the first hypothesis, ``landmarks`` None. Boxes with NaN or no area are skipped.
     """
     faces = []
     for item in msg.detections:
         box = _bbox_to_box(item.bbox)
         if _check_box(box, None) is not None:
             continue
-        name, confidence = UNKNOWN, 0.0
+        name, score, nearest = UNKNOWN, 1.0, ''
         if item.results:
             name = item.results[0].hypothesis.class_id or UNKNOWN
-            confidence = float(item.results[0].hypothesis.score)
-        faces.append(Face(box=box, score=confidence, name=name, confidence=confidence,
-                          track_id=_track_id_value(item.id)))
+            score = float(item.results[0].hypothesis.score)
+        if name == UNKNOWN and len(item.results) > 1:
+            nearest = item.results[1].hypothesis.class_id
+        faces.append(Face(box=box, score=score, name=name,
+                          confidence=confidence_from_name_score(name, score),
+                          track_id=_track_id_value(item.id), nearest_name=nearest))
     return faces
 
 
@@ -309,7 +326,7 @@ def _face_to_msg(face: Face) -> FaceMsg:
     if face.embedding is not None:
         msg.embedding = array.array('f', np.asarray(face.embedding, dtype=np.float32).ravel())
     msg.name = face.name or UNKNOWN
-    msg.confidence = float(face.confidence)
+    msg.confidence = name_score(msg.name, face.confidence)
     msg.similarity = float(face.similarity)
     msg.track_id = NO_TRACK if face.track_id is None else int(face.track_id)
     return msg
@@ -333,6 +350,7 @@ def faces_from_face_array_msg(msg: FaceArray) -> list[Face]:
         faces.append(Face(
             box=_bbox_to_box(item.bbox), score=float(item.detection_score), landmarks=landmarks,
             track_id=None if item.track_id < 0 else int(item.track_id),
-            name=item.name or UNKNOWN, confidence=float(item.confidence),
+            name=item.name or UNKNOWN,
+            confidence=confidence_from_name_score(item.name or UNKNOWN, float(item.confidence)),
             similarity=float(item.similarity), embedding=embedding))
     return faces

@@ -163,8 +163,9 @@ class ClassifierRecognizer:
     def identify(self, aligned_faces: Sequence[np.ndarray]) -> list[Match]:
         """Open-set names: the top class, or ``UNKNOWN`` below ``threshold``.
 
-        ``Match.similarity`` holds the top softmax probability (this backend has no cosine
-        similarity); ``Match.confidence`` is 0.5 exactly at the threshold.
+        ``Match.confidence`` is 0.5 exactly at the threshold; ``Match.similarity`` is NaN:
+        this backend has no cosine similarity, and a probability must not be published in a
+        field that ROS users read as one (``Face.msg``). ``nearest_name`` is the top class.
         """
         probabilities = self.probabilities(aligned_faces)
         matches = []
@@ -172,7 +173,8 @@ class ClassifierRecognizer:
             best = int(np.argmax(row))
             p = float(row[best])
             name = self.class_names[best] if p >= self.threshold else UNKNOWN
-            matches.append(Match(name, probability_to_confidence(p, self.threshold), p))
+            matches.append(Match(name, probability_to_confidence(p, self.threshold),
+                                 float('nan'), self.class_names[best]))
         return matches
 
     def embed(self, aligned_faces: Sequence[np.ndarray]) -> np.ndarray:

@@ -15,7 +15,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from .types import UNKNOWN, Face
+from .types import UNKNOWN, Face, name_score
 
 UNKNOWN_COLOR = (40, 40, 220)
 """BGR red for faces that match nobody."""
@@ -38,12 +38,15 @@ def color_for_name(name: str) -> tuple[int, int, int]:
 def face_label(face: Face) -> str:
     """``name 0.87 #3``: the text drawn above a face.
 
-    An ``unknown`` face shows no number: its confidence is that of the nearest enrolled
-    person (below 0.5), which on screen would read as doubt about being unknown.
+    The number is the confidence in the name shown (``types.name_score``), as ROS
+    publishes it: for ``unknown``, the confidence that the face is nobody enrolled. A face
+    never compared with anyone (no similarity) shows no number.
     """
     parts = [face.name]
-    if face.name != UNKNOWN:
-        parts.append(f'{face.confidence:.2f}')
+    similarity = face.similarity if face.similarity is not None else -1.0
+    compared = face.name != UNKNOWN or bool(face.nearest_name) or similarity > -1.0
+    if compared:
+        parts.append(f'{name_score(face.name, face.confidence):.2f}')
     if face.track_id is not None:
         parts.append(f'#{face.track_id}')
     return ' '.join(parts)

@@ -330,6 +330,7 @@ class FacePipeline:
                 match = matches.get(index, _NO_MATCH)
                 face.name, face.confidence = match.name, match.confidence
                 face.similarity = match.similarity
+                face.nearest_name = match.nearest_name
             faces.append(face)
         if tracker is not None:
             timings['track'] += _ms_since(t0)

@@ -14,6 +14,7 @@ Conventions, fixed once so no stage has to guess:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Protocol, Sequence, runtime_checkable
 
@@ -42,9 +43,14 @@ class Match:
     name: str
     """The enrolled person's name, or ``UNKNOWN``."""
     confidence: float
-    """Match confidence in [0, 1]; 0.5 is exactly the decision threshold."""
+    """Confidence in [0, 1] that the face is the best-matching enrolled person; 0.5 is
+    exactly the decision threshold (so ``UNKNOWN`` has < 0.5). ``name_score`` turns it into
+    the confidence in ``name`` itself, which is what ROS messages carry."""
     similarity: float
-    """Raw cosine similarity to the best enrolled embedding, in [-1, 1]."""
+    """Raw cosine similarity to the best enrolled embedding, in [-1, 1]; NaN when the face
+    was named without one (the classifier backend's softmax)."""
+    nearest_name: str = ''
+    """The best-matching enrolled person, also when ``name`` is ``UNKNOWN`` ('' if none)."""
 
 
 @dataclass
@@ -60,6 +66,24 @@ class Face:
     similarity: float = -1.0
     embedding: np.ndarray | None = None
     """The embedding this identity came from, when one was computed for this frame."""
+    nearest_name: str = ''
+    """As ``Match.nearest_name``: who an ``UNKNOWN`` face resembles most, '' if not known."""
+
+
+def name_score(name: str, confidence: float) -> float:
+    """The confidence in ``name`` itself, from a ``Match``/``Face`` confidence.
+
+    For a person's name it is the confidence; for ``UNKNOWN`` it is the confidence that
+    the face is nobody enrolled, ``1 - confidence`` (a certain stranger scores near 1, not
+    near 0). ROS's ``ObjectHypothesis.score`` is read this way.
+    """
+    confidence = min(max(float(confidence), 0.0), 1.0) if math.isfinite(confidence) else 0.0
+    return 1.0 - confidence if name == UNKNOWN else confidence
+
+
+def confidence_from_name_score(name: str, score: float) -> float:
+    """The inverse of ``name_score``: back to the confidence in the nearest person."""
+    return name_score(name, score)
 
 
 @dataclass

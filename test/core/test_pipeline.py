@@ -194,6 +194,18 @@ def test_build_pipeline_loads_gallery_and_checks_model(tmp_path, embedder):
 
 
 # ------------------------------------------------------------------------ drawing
+def test_labels_show_the_confidence_in_the_name_shown():
+    from face_recognition_ros.core.drawing import face_label
+
+    box = np.array([0, 0, 10, 10], np.float32)
+    assert face_label(Face(box, 0.9, name='ada', confidence=0.87, track_id=3)) == 'ada 0.87 #3'
+    # a stranger compared with the gallery: how sure it is nobody enrolled
+    assert face_label(Face(box, 0.9, name=UNKNOWN, confidence=0.04, similarity=0.1)) == \
+        'unknown 0.96'
+    # never compared (no gallery, not embedded yet): no number to show
+    assert face_label(Face(box, 0.9, name=UNKNOWN, track_id=1)) == 'unknown #1'
+
+
 def test_draw_faces_marks_boxes_and_keeps_labels_inside(obama_biden_dir):
     image = load_image(obama_biden_dir / 'two_people.jpg')
     faces = [Face(np.array([50, 60, 100, 120], np.float32), 0.9, name='obama', confidence=0.97,

@@ -21,7 +21,7 @@ from vision_msgs.msg import Detection2D, Detection2DArray
 from face_recognition.msg import FaceArray
 from face_recognition_ros import ros_conversions as conv
 from face_recognition_ros.core.errors import ImageError
-from face_recognition_ros.core.types import UNKNOWN, Face
+from face_recognition_ros.core.types import UNKNOWN, Face, name_score
 
 BRIDGE_MODES = [False] + ([True] if conv.cv_bridge_available() else [])
 """The built-in conversion always; cv_bridge's too where it is installed."""
@@ -198,10 +198,58 @@ def test_identified_faces_carry_name_confidence_and_track_id():
     assert [d.results[0].hypothesis.class_id for d in msg.detections] == ['alice', 'unknown']
     assert [d.id for d in msg.detections] == ['7', '']
     assert msg.detections[0].results[0].hypothesis.score == pytest.approx(0.8)
+    # 'unknown' scores the confidence that it is nobody enrolled, not the nearest person's
+    assert msg.detections[1].results[0].hypothesis.score == pytest.approx(0.9)
 
     back = conv.faces_from_identified_msg(msg)
     assert [(f.name, f.track_id) for f in back] == [('alice', 7), (UNKNOWN, None)]
+    assert [f.confidence for f in back] == pytest.approx([0.8, 0.1])
     np.testing.assert_allclose(back[1].box, faces[1].box)
+
+
+def test_an_unknown_face_with_a_nearest_person_gets_a_second_hypothesis():
+    face = Face(box=np.array([10, 20, 30, 40], np.float32), score=0.9, name=UNKNOWN,
+                confidence=0.3, similarity=0.33, nearest_name='alice')
+    msg = deserialize_message(
+        serialize_message(conv.faces_to_identified_msg([face], _header())), Detection2DArray)
+    results = [(r.hypothesis.class_id, r.hypothesis.score) for r in msg.detections[0].results]
+    assert results == [('unknown', pytest.approx(0.7)), ('alice', pytest.approx(0.3))]
+    back = conv.faces_from_identified_msg(msg)[0]
+    assert (back.name, back.nearest_name) == (UNKNOWN, 'alice')
+    assert back.confidence == pytest.approx(0.3)
+    # a named face has one hypothesis only: its name is the best person already
+    named = Face(box=face.box, score=0.9, name='alice', confidence=0.8, nearest_name='alice')
+    assert len(conv.faces_to_identified_msg([named], _header()).detections[0].results) == 1
+
+
+def test_scores_of_real_faces_mean_confidence_in_their_class(obama_biden_dir):
+    """A real stranger's face is published as 'unknown' with a score near 1 (before: the
+    nearest person's confidence, about 0.01), a real known face with its name above 0.5."""
+    from face_recognition_ros.core.gallery import Gallery
+    from face_recognition_ros.core.image_io import load_image
+    from face_recognition_ros.core.pipeline import build_pipeline
+
+    pipeline = build_pipeline(tracking=False, num_threads=2)
+    gallery = Gallery(pipeline.embedder.model_id)
+    gallery.add('obama', pipeline.embed_faces(load_image(obama_biden_dir / 'obama.jpg'))[0][1])
+    pipeline.gallery = gallery
+    known = pipeline.process(load_image(obama_biden_dir / 'obama2.jpg')).faces
+    stranger = pipeline.process(load_image(obama_biden_dir / 'biden.jpg')).faces
+    msg = conv.faces_to_identified_msg(known + stranger, _header())
+    (known_hypothesis,), (stranger_hypothesis, *_) = [
+        [r.hypothesis for r in d.results] for d in msg.detections]
+    assert known_hypothesis.class_id == 'obama' and known_hypothesis.score > 0.5
+    assert stranger_hypothesis.class_id == 'unknown' and stranger_hypothesis.score > 0.9
+    face_array = conv.faces_to_face_array_msg(known + stranger, _header())
+    assert face_array.faces[1].confidence == pytest.approx(stranger_hypothesis.score)
+    # Face.msg keeps the raw cosine similarity
+    assert face_array.faces[1].similarity == pytest.approx(stranger[0].similarity)
+    assert -1.0 <= face_array.faces[1].similarity < gallery.threshold
+
+
+def test_name_score_is_clipped_and_treats_nan_as_no_confidence():
+    assert name_score('alice', 1.5) == 1.0 and name_score(UNKNOWN, -0.2) == 1.0
+    assert name_score('alice', float('nan')) == 0.0
 
 
 def test_face_array_round_trip_with_and_without_landmarks():

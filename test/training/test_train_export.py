@@ -137,6 +137,9 @@ def test_export_loads_in_the_recognizer_and_names_a_training_photo(trained, data
     match = recognizer.identify([photos[best]])[0]
     assert match.name == recognizer.class_names[labels[best]]
     assert match.name != UNKNOWN and match.confidence >= 0.5
+    # no cosine similarity exists here: NaN, never the softmax probability (Face.msg
+    # documents the field as a cosine similarity)
+    assert np.isnan(match.similarity) and match.nearest_name == match.name
 
     embedder = create_embedder('classifier', model_path=model_path)
     embeddings = embedder.embed(photos[:4])

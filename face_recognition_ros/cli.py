@@ -431,6 +431,14 @@ def cmd_calibrate(args) -> int:
     before = apply_operating_point(gallery, args.gallery, rate)
     strangers, groups, photos = _stranger_embeddings(pipeline, Path(args.strangers))
     embeddings, labels = open_set.gallery_rows(gallery)
+    # A face identical to an enrolled one is an enrolled photo in the wrong folder, not a
+    # stranger; no threshold <= 1 can leave it unnamed.
+    enrolled = open_set.stranger_best_similarities(embeddings, strangers) >= 0.9999
+    if enrolled.any():
+        print(f'warning: {int(enrolled.sum())} face(s) under {args.strangers} are enrolled '
+              f'photos (identical embeddings) and were left out', file=sys.stderr)
+        strangers = strangers[~enrolled]
+        groups = [g for g, left_out in zip(groups, enrolled) if not left_out]
     calibration = open_set.calibrate(gallery.model_id, embeddings, labels, strangers, rate,
                                      stranger_groups=np.array(groups),
                                      threshold_before=before.threshold)
@@ -441,6 +449,7 @@ def cmd_calibrate(args) -> int:
     report = {
         'gallery': str(args.gallery), 'strangers': calibration['strangers'],
         'stranger_people': calibration['stranger_people'], 'photos': photos,
+        'enrolled_photos_left_out': int(enrolled.sum()),
         'target_false_name_rate': rate,
         'before': {'threshold': round(before.threshold, 4), 'source': before.source,
                    'strangers_named': calibration['rate_before']},

@@ -600,8 +600,19 @@ def evaluate_identification(source: FaceSource, dataset: Path, args) -> dict:
                                    len(split.known))
     unknown_scores = _scores_or_miss(found_s, emb_s, emb_e[found_e], enroll_labels[found_e],
                                      len(split.known))
+    # The threshold the gallery users build from these photos would use (issue 12): derived
+    # from the target rate of strangers named and the gallery as it is.
+    from face_recognition_ros.core import open_set
+    point = open_set.operating_point(
+        source.embedder.model_id, emb_e[found_e], enroll_labels[found_e],
+        getattr(args, 'max_false_name_rate', None) or open_set.DEFAULT_MAX_FALSE_NAME_RATE,
+        fixed_threshold=DEFAULT_THRESHOLD)
     method = identification_metrics(known_scores, probe_labels, unknown_scores,
-                                    DEFAULT_THRESHOLD)
+                                    point.threshold)
+    method['operating_point'] = point.to_dict()
+    method['at_fixed_0363'] = {
+        'tpir': tpir_at_threshold(known_scores, probe_labels, DEFAULT_THRESHOLD),
+        'fpir': fpir_at_threshold(unknown_scores, DEFAULT_THRESHOLD)}
     method['name'] = f'gallery ({source.embedder.model_id}, cosine)'
     method['curve'] = [c.tolist() for c in tpir_fpir_curve(known_scores, probe_labels,
                                                            unknown_scores)]
@@ -805,6 +816,13 @@ def markdown_report(results: dict, plots: list[str]) -> str:
                          f'{_pct(method["tpir_at_fpir_0.01"]["tpir"])} | '
                          f'{_pct(method["tpir_at_fpir_0.1"]["tpir"])} | '
                          f'{_pct(d["tpir"])} / {_pct(d["fpir"])} (t = {d["threshold"]:.3f}) |')
+        fixed = ident['methods'].get('gallery', {}).get('at_fixed_0363')
+        if fixed:
+            point = ident['methods']['gallery']['operating_point']
+            lines += ['', f'The gallery\'s threshold is derived ({point["source"]}) for a '
+                      f'target of {100 * point["target_false_name_rate"]:g} % of strangers '
+                      f'named with this gallery (core/open_set.py); at the old fixed 0.363 '
+                      f'it would be TPIR {_pct(fixed["tpir"])} / FPIR {_pct(fixed["fpir"])}.']
         resolution = 1.0 / max(ident['stranger_probes'], 1)
         lines += ['', f'FPIR resolution: 1/{ident["stranger_probes"]} = {resolution:.3f}; '
                   '"TPIR @ FPIR x" uses the threshold set on the strangers themselves (the '
@@ -843,6 +861,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--unknown-fraction', type=float, default=0.25,
                         help='fraction of people held out as strangers (chosen by --seed)')
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--max-false-name-rate', type=float, default=None, metavar='RATE',
+                        help='target share of strangers named that sets the gallery\'s '
+                             'threshold (default 0.01; core/open_set.py)')
     parser.add_argument('--classifier', type=Path, default=None,
                         help='exported classifier .onnx (training/export.py) to compare')
     parser.add_argument('--save-enroll-crops', type=Path, default=None,

@@ -46,6 +46,11 @@ def test_evaluate_writes_a_report_with_real_numbers(tmp_path, capsys):
     assert ident['known_people'] == 2 and len(ident['unknown_people']) == 1
     gallery = ident['methods']['gallery']
     assert gallery['closed_set_top1'] == 1.0  # 2 ORL people, 3 photos each to recognise
+    # the report uses the operating point derived for this gallery, and says what 0.363 gave
+    point = gallery['operating_point']
+    assert point['source'] == 'impostor model' and point['target_false_name_rate'] == 0.01
+    assert gallery['at_deployed_threshold']['threshold'] == point['threshold'] != 0.363
+    assert 'at_fixed_0363' in gallery
     # bbt1: four faces, enrolled from other photos of them; no name given twice
     photo = results['group_photos']['photos'][0]
     assert photo['faces'] == 4
@@ -55,6 +60,7 @@ def test_evaluate_writes_a_report_with_real_numbers(tmp_path, capsys):
         assert (out / name).stat().st_size > 0
     assert (out / 'results.json').stat().st_mode & 0o077 == 0
     assert 'TPIR @ FPIR 1 %' in (out / 'report.md').read_text()
+    assert 'at the old fixed 0.363' in (out / 'report.md').read_text()
 
     # a second run reads detections and embeddings from the cache and agrees
     assert evaluation.run(args) == 0

@@ -1,8 +1,9 @@
 """Command line: ``python -m face_recognition_ros <command>`` (also ``face-recognition``).
 
-Commands: enroll, remove, list, calibrate, identify, embed, video, bench, evaluate. ``--help`` on each
-says what it does. The JSON written by identify, embed, video (--jsonl) and bench is a
-contract other tools read (``docs/cli.md``): fields are only ever added, never renamed.
+Commands: enroll, remove, list, calibrate, identify, embed, video, bench, evaluate.
+``--help`` on each says what it does. The JSON written by identify, embed, video (--jsonl)
+and bench is a contract other tools read (``docs/cli.md``): fields are only ever added,
+never renamed.
 
 User errors (a missing file, a corrupt gallery, a bad name...) print one line
 ``error: <what to do>`` on stderr and exit with status 2, without a traceback.

@@ -227,11 +227,16 @@ def _similarity_statistics(similarities: np.ndarray, person_of_column: np.ndarra
     (photos of one person) for the uncertainty of the mean.
     """
     num_people = int(person_of_column.max()) + 1
-    onehot = np.zeros((similarities.shape[1], num_people))
-    onehot[np.arange(similarities.shape[1]), person_of_column] = 1.0
-    counts = onehot.sum(axis=0)
-    sums = similarities.astype(np.float64) @ onehot
-    squares = (similarities.astype(np.float64) ** 2) @ onehot
+    # Per-person sums over the columns: sort the columns by person, then add.reduceat
+    # (memory Q x N, not the Q x N x P of a one-hot product).
+    order = np.argsort(person_of_column, kind='stable')
+    counts = np.bincount(person_of_column, minlength=num_people).astype(np.float64)
+    if np.any(counts == 0):
+        raise GalleryError('every person needs at least one embedding')
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.intp)
+    grouped = similarities[:, order].astype(np.float64)
+    sums = np.add.reduceat(grouped, starts, axis=1)
+    squares = np.add.reduceat(grouped ** 2, starts, axis=1)
     means = sums / counts
     valid = np.ones_like(means, dtype=bool)
     if own_person is not None:
@@ -312,6 +317,27 @@ def _update_mean(prior: ImpostorModel, observed_mean: float, observed_var: float
     return float(mean), float(math.sqrt(posterior_var))
 
 
+ADAPTATION_ROWS = 2000
+"""At most this many enrolled rows go into the gallery's own statistics (an N x N product):
+the first photos of each person, so a gallery of 100,000 embeddings costs milliseconds."""
+
+
+def _subsample(embeddings: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``ADAPTATION_ROWS // people`` rows of each person (at least one each, and
+    at most ``ADAPTATION_ROWS`` people); deterministic, so a threshold is reproducible."""
+    if labels.size <= ADAPTATION_ROWS:
+        return embeddings, labels
+    people = int(labels.max()) + 1
+    per_person = max(1, ADAPTATION_ROWS // people)
+    rank = np.zeros(labels.size, np.intp)
+    order = np.argsort(labels, kind='stable')
+    first = np.r_[0, np.flatnonzero(np.diff(labels[order])) + 1]
+    positions = np.arange(labels.size) - np.repeat(first, np.diff(np.r_[first, labels.size]))
+    rank[order] = positions
+    keep = (rank < per_person) & (labels < ADAPTATION_ROWS)
+    return embeddings[keep], _dense_labels(labels[keep])
+
+
 def adapt_to_gallery(model: ImpostorModel, embeddings: np.ndarray, labels: np.ndarray
                      ) -> ImpostorModel:
     """``model`` with its mean moved towards the gallery's own between-person similarities.
@@ -324,7 +350,7 @@ def adapt_to_gallery(model: ImpostorModel, embeddings: np.ndarray, labels: np.nd
     labels = _dense_labels(labels)
     if model.mean_sd <= 0.0 or labels.size == 0 or labels.max() < 1:
         return model
-    embeddings = np.asarray(embeddings, np.float32)
+    embeddings, labels = _subsample(np.asarray(embeddings, np.float32), labels)
     try:
         stats = _similarity_statistics(embeddings @ embeddings.T, labels, labels, labels)
     except GalleryError:

@@ -139,3 +139,17 @@ def test_bad_rates_and_tiny_galleries_are_refused_with_what_to_do():
         open_set.calibrate(SFACE_ID, one_person, np.zeros(3), one_person, 0.01)
     empty = open_set.operating_point(SFACE_ID, np.zeros((0, 8), np.float32), np.zeros(0))
     assert empty.threshold == 0.363 and empty.expected_false_name_rate is None
+
+
+def test_large_galleries_use_a_deterministic_subsample_of_their_own_pairs():
+    rng = np.random.default_rng(6)
+    labels = np.repeat(np.arange(1500), 4)
+    rows = _unit(rng.normal(size=(labels.size, 16)))
+    kept, kept_labels = open_set._subsample(rows, labels)
+    assert len(kept) <= open_set.ADAPTATION_ROWS
+    assert np.array_equal(np.unique(kept_labels), np.arange(1500))  # everyone, once
+    again, _ = open_set._subsample(rows, labels)
+    assert np.array_equal(kept, again)
+    point = open_set.operating_point(SFACE_ID, rows, labels)
+    assert point.threshold > open_set.operating_point(SFACE_ID, rows[:40],
+                                                      labels[:40]).threshold

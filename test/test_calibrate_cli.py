@@ -97,3 +97,19 @@ def test_calibrate_without_strangers_says_what_to_give(folders, tmp_path):
     empty.mkdir()
     result = run_cli('calibrate', '-g', folders / 'g.npz', '--strangers', empty, check=False)
     assert result.returncode == 2 and 'not enrolled' in result.stderr
+
+
+def test_a_gallery_saved_with_the_old_fixed_threshold_gets_the_derived_one(folders,
+                                                                           tmp_path):
+    """Galleries of older versions hold 0.363; they load unchanged and are re-derived."""
+    from face_recognition_ros.core.gallery import Gallery
+
+    old = tmp_path / 'old.npz'
+    gallery = Gallery.load(folders / 'g.npz')
+    gallery.threshold = 0.363
+    gallery.save(old)
+    listed = listing(old)
+    assert listed['operating_point']['source'] == 'impostor model'
+    assert listed['threshold'] != pytest.approx(0.363, abs=1e-3)
+    run_cli('remove', '-g', old, 'amy')  # saving writes the derived threshold
+    assert Gallery.load(old).threshold == pytest.approx(listing(old)['threshold'])

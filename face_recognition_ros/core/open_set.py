@@ -42,7 +42,16 @@ An embedder without a fitted model (a trained classifier, any other file) keeps 
 threshold (its own calibrated one) until ``calibrate`` gives its gallery a model.
 
 Everything here is plain numpy and JSON-serialisable dicts, so the gallery can store a
-calibration in its metadata and re-derive the threshold on every enroll and forget.
+calibration in its metadata and re-derive the threshold on every enroll and forget:
+
+    point = operating_point(model_id, embeddings, labels, max_false_name_rate,
+                            calibration=metadata.get('calibration'),
+                            fixed_threshold=<the embedder's own threshold>)
+    threshold = point.threshold
+
+Until the gallery format has a place for it, the command line keeps the calibration in a
+JSON file beside the gallery (``calibration_path``). Cost: about 5 ms for a small
+gallery, 0.5 s for 100,000 embeddings (their own pairs are subsampled to 2000 rows).
 """
 
 from __future__ import annotations

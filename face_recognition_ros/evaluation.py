@@ -307,16 +307,25 @@ class EmbeddingCache:
 
 
 class FaceSource:
-    """Detect, align and embed photos for evaluation, with caching."""
+    """Detect, align and embed photos for evaluation, with caching.
+
+    Detection, landmark checks and alignment are the ones of the pipeline users run
+    (``build_pipeline``: the same detector object, ``FacePipeline._align_all`` and
+    ``_align``), so a change there reaches this report; only ``--pad`` and ``--max-side``
+    are evaluation's own (documented) preparation of the photo.
+    """
 
     def __init__(self, args, embedder=None, classifier=None):
-        from face_recognition_ros.core.detection import YuNetDetector
-        self.detector = YuNetDetector(num_threads=args.threads)
-        self.embedder = embedder
+        from face_recognition_ros.core.pipeline import build_pipeline
+        self.pipeline = build_pipeline(tracking=False, num_threads=args.threads)
+        self.detector = self.pipeline.detector
+        self.embedder = embedder or self.pipeline.embedder
         self.classifier = classifier
         self.pad = args.pad
         self.max_side = args.max_side
-        settings = f'pad={self.pad}|max_side={self.max_side}'
+        # The models are part of the cache key: another detector must not reuse old boxes.
+        settings = (f'pad={self.pad}|max_side={self.max_side}|'
+                    f'detector={getattr(self.detector, "model_id", type(self.detector))}')
         self.settings = settings
         self.cache = EmbeddingCache(None if args.no_cache else Path(args.cache_dir),
                                     hashlib.sha1(settings.encode()).hexdigest()[:12])
@@ -358,7 +367,7 @@ class FaceSource:
                                 float(cached[15]), count)
         else:
             try:
-                _, detections = self.faces_in(path)
+                image, detections = self.faces_in(path)
             except ImageError as error:
                 # One broken file in a dataset of thousands must not stop the evaluation:
                 # it counts as a photo without a face, is reported, and is not cached.
@@ -366,8 +375,12 @@ class FaceSource:
                 self.unreadable.append(path)
                 self.records[path] = FaceRecord(None)
                 return self.records[path]
-            if detections:
-                best = max(detections, key=lambda d: float(d.box[2] * d.box[3]))
+            # The faces the pipeline would embed: landmarks found (or located) and aligned.
+            from face_recognition_ros.core.pipeline import STAGES
+            usable, _ = self.pipeline._align_all(image, list(detections),
+                                                 dict.fromkeys(STAGES, 0.0))
+            if usable:
+                best = max(usable, key=lambda d: float(d.box[2] * d.box[3]))
                 record = FaceRecord(np.asarray(best.landmarks, np.float32),
                                     np.asarray(best.box, np.float32), float(best.score),
                                     len(detections))
@@ -381,12 +394,11 @@ class FaceSource:
         return record
 
     def aligned(self, path: Path) -> np.ndarray | None:
-        from face_recognition_ros.core.alignment import align_face
         record = self.record(path)
         if record.landmarks is None:
             return None
         image, _, _ = self.prepare(path)
-        return align_face(image, record.landmarks)
+        return self.pipeline._align(image, record.landmarks)
 
     def _model_outputs(self, paths, model_id: str, compute) -> tuple[np.ndarray, np.ndarray]:
         """(found mask, stacked outputs) for paths, computing only uncached ones."""
@@ -682,8 +694,12 @@ def save_crops(source: FaceSource, split: IdentificationSplit, out_dir: Path) ->
 
 # ================================================================== group photos
 def evaluate_group_photos(source: FaceSource, photos: list[Path], gallery_dir: Path) -> dict:
-    """Enroll per-person crops, identify every face in each group photo, list the names."""
-    from face_recognition_ros.core.alignment import align_face
+    """Enroll per-person crops, identify every face in each group photo, list the names.
+
+    Faces are found, aligned and embedded by the pipeline's own ``embed_faces``; the
+    threshold is the gallery's derived operating point (``core/open_set.py``).
+    """
+    from face_recognition_ros.core import open_set
     from face_recognition_ros.core.gallery import DEFAULT_THRESHOLD
     people = list_people(gallery_dir)
     names = list(people)
@@ -694,21 +710,24 @@ def evaluate_group_photos(source: FaceSource, photos: list[Path], gallery_dir: P
         raise SystemExit(f'--group-gallery {gallery_dir}: no face found to enroll in '
                          f'{len(paths)} photos of {len(names)} people; give a folder with '
                          'one sub-folder of face photos per person')
+    point = open_set.operating_point(source.embedder.model_id, embeddings[found],
+                                     labels[found], fixed_threshold=DEFAULT_THRESHOLD)
+    threshold = point.threshold
     report = {'gallery_dir': str(gallery_dir), 'people': names,
               'enrolled_photos': int(found.sum()), 'enroll_without_face': int((~found).sum()),
-              'threshold': DEFAULT_THRESHOLD, 'photos': []}
+              'threshold': round(threshold, 4), 'operating_point': point.to_dict(),
+              'photos': []}
     for photo in photos:
-        image, detections = source.faces_in(photo)
-        crops = [align_face(image, d.landmarks) for d in detections]
+        image, _, _ = source.prepare(photo)
+        embedded = source.pipeline.embed_faces(image)
         faces = []
-        if crops:
-            emb = source.embedder.embed(crops)
+        if embedded:
+            emb = np.stack([vector for _, vector in embedded])
             scores = person_scores(emb, embeddings[found], labels[found], len(names))
-            for det, row in zip(detections, scores):
+            for (det, _), row in zip(embedded, scores):
                 best = int(np.argmax(row))
                 faces.append({'box': [round(float(v), 1) for v in det.box],
-                              'name': names[best] if row[best] >= DEFAULT_THRESHOLD
-                              else 'unknown',
+                              'name': names[best] if row[best] >= threshold else 'unknown',
                               'best_person': names[best],
                               'similarity': round(float(row[best]), 3)})
         named = [f['name'] for f in faces if f['name'] != 'unknown']
@@ -895,13 +914,11 @@ def run(args: argparse.Namespace) -> int:
     if args.group_photos and not args.group_gallery:
         LOG.error('--group-photos needs --group-gallery (a folder of per-person crops)')
         return 2
-    from face_recognition_ros.core.embedding import SFaceEmbedder
-    embedder = SFaceEmbedder(num_threads=args.threads)
     classifier = None
     if args.classifier:
         from face_recognition_ros.core.classifier_embedding import ClassifierRecognizer
         classifier = ClassifierRecognizer(args.classifier, num_threads=args.threads)
-    source = FaceSource(args, embedder, classifier)
+    source = FaceSource(args, None, classifier)  # the pipeline's own embedder
     out_dir = Path(args.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     import platform

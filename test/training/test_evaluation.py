@@ -125,3 +125,24 @@ def test_an_unreadable_photo_is_skipped_and_reported(tmp_path):
     assert ident['unreadable_photos'] == [str(broken)]
     assert ident['methods']['gallery']['closed_set_top1'] > 0
     assert 'unreadable, skipped' in (out / 'report.md').read_text()
+
+
+def test_evaluate_embeds_faces_the_way_the_users_pipeline_does(tmp_path):
+    """evaluate measures the pipeline users run: same detector, landmark handling,
+    alignment and embedder, so the report follows any change to them (issue 12)."""
+    import numpy as np
+
+    from face_recognition_ros.core.image_io import load_image
+
+    args = parse('--output-dir', tmp_path, '--no-cache', '--threads', '2')
+    source = evaluation.FaceSource(args)
+    photos = [FIXTURES / 'obama_biden' / name for name in ('obama.jpg', 'biden.jpg')] + \
+        sorted((FIXTURES / 'orl' / 's1').iterdir())[:2]
+    found, embeddings = source.embeddings(photos)
+    assert found.all()
+    for photo, embedding in zip(photos, embeddings):
+        faces = source.pipeline.embed_faces(load_image(photo))
+        largest = max(faces, key=lambda face: float(face[0].box[2] * face[0].box[3]))
+        np.testing.assert_allclose(embedding, largest[1], atol=1e-5)
+    assert source.embedder is source.pipeline.embedder
+    assert source.detector is source.pipeline.detector

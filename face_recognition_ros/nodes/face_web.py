@@ -105,9 +105,9 @@ class FaceWebNode(Node):
         self._server.start()
         self._watch_timer = self.create_timer(WATCH_PERIOD_S, self._update_subscription)
         self._update_subscription()
+        access = 'token required' if settings.token else 'no token: this machine only'
         self.get_logger().info(
-            f'ready: serving {self._server.url} (token {"required" if settings.token else "off: "
-                                                 "loopback only"}); gallery via '
+            f'ready: serving {self._server.url} ({access}); gallery via '
             f'{self.resolve_service_name(recognizer + "/enroll")}')
 
     def _read_parameters(self):

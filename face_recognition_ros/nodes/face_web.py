@@ -54,7 +54,8 @@ class RecognizerServices:
 
     def _call(self, kind: str, request):
         client = self._clients[kind]
-        if not client.wait_for_service(timeout_sec=2.0):
+        # Right after start-up DDS discovery may not have found the service yet.
+        if not client.wait_for_service(timeout_sec=min(self._timeout_s, 5.0)):
             raise BackendUnavailable(
                 f'the recognizer does not answer on {client.srv_name}: start face_recognizer '
                 '(or face_pipeline), or set the parameter recognizer to its node name')

@@ -155,9 +155,15 @@ def decode_photo(data: bytes, label: str) -> np.ndarray:
     return to_bgr8(image)
 
 
-def crop_around(frame: np.ndarray, box: Sequence[float], margin: float = CROP_MARGIN
+def crop_around(frame: np.ndarray, box: Sequence[float],
+                others: Sequence[Sequence[float]] = (), margin: float = CROP_MARGIN
                 ) -> np.ndarray:
-    """The part of ``frame`` around ``box`` (x, y, w, h), with ``margin`` context."""
+    """The part of ``frame`` around ``box`` (x, y, w, h), with ``margin`` context, and the
+    ``others`` boxes (the other faces of the frame) painted over in grey.
+
+    The recognizer enrolls only an image with exactly one face; in a crowd the context
+    around a face holds its neighbours, so they are hidden (never over the chosen face).
+    """
     x, y, w, h = (float(v) for v in box)
     pad = margin * max(w, h)
     height, width = frame.shape[:2]
@@ -165,7 +171,17 @@ def crop_around(frame: np.ndarray, box: Sequence[float], margin: float = CROP_MA
     x1, y1 = min(width, int(np.ceil(x + w + pad))), min(height, int(np.ceil(y + h + pad)))
     if x1 <= x0 or y1 <= y0:
         raise LookupError('that face lies outside the image: click a face inside the view')
-    return np.ascontiguousarray(frame[y0:y1, x0:x1])
+    crop = np.array(frame[y0:y1, x0:x1], copy=True)
+    chosen = crop[max(0, int(y) - y0):max(0, int(np.ceil(y + h)) - y0),
+                  max(0, int(x) - x0):max(0, int(np.ceil(x + w)) - x0)].copy()
+    for other in others:
+        ox, oy, ow, oh = (float(v) for v in other)
+        grow = 0.15 * max(ow, oh)  # a detector box is tighter than the head
+        crop[max(0, int(oy - grow) - y0):max(0, int(np.ceil(oy + oh + grow)) - y0),
+             max(0, int(ox - grow) - x0):max(0, int(np.ceil(ox + ow + grow)) - x0)] = 128
+    crop[max(0, int(y) - y0):max(0, int(y) - y0) + chosen.shape[0],
+         max(0, int(x) - x0):max(0, int(x) - x0) + chosen.shape[1]] = chosen
+    return crop
 
 
 def find_face(faces: Sequence[Face], track_id: int | None = None,
@@ -286,7 +302,8 @@ class LiveView:
                               'picture shows, then click a face')
         frame, faces, _ = held
         face = find_face(faces, track_id, point)
-        return crop_around(frame, face.box), face
+        others = [other.box for other in faces if other is not face]
+        return crop_around(frame, face.box, others), face
 
     def _latest_frame(self) -> tuple[int, tuple[np.ndarray, list[Face], int] | None]:
         with self._lock:

@@ -58,6 +58,8 @@ CROP_MARGIN = 0.6
 """Context around a clicked face, as a fraction of its box's longer side on every side: the
 recognizer detects the face again in the crop, and a detector needs some forehead, chin
 and background around a face to find it."""
+MAX_PHOTO_PIXELS = 40_000_000
+"""Largest uploaded photo, in pixels (a 40 MP camera's; decoded: 120 MB)."""
 STATUS_STALE_S = 5.0
 """A node that has not reported on /diagnostics for this long is shown as stale."""
 EVENT_PERIOD_S = 0.1
@@ -149,10 +151,38 @@ def decode_photo(data: bytes, label: str) -> np.ndarray:
     """An uploaded photo as BGR uint8; ImageError in words when it is not one."""
     if not data:
         raise ImageError(f'{label} is empty: choose a photo (JPEG or PNG)')
+    size = photo_size(data)
+    if size is not None and size[0] * size[1] > MAX_PHOTO_PIXELS:
+        raise ImageError(f'{label} is {size[0]}x{size[1]} pixels: upload a photo of at most '
+                         f'{MAX_PHOTO_PIXELS // 1_000_000} megapixels')
     image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
     if image is None or image.size == 0:
         raise ImageError(f'{label} is not a photo OpenCV can read: upload a JPEG or PNG')
     return to_bgr8(image)
+
+
+def photo_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from a PNG or JPEG header, read before decoding: a small file can
+    hold a huge picture (a PNG of one colour compresses 1000:1) that would take gigabytes
+    decoded. None for other formats (OpenCV's own pixel limit applies then)."""
+    if data[:8] == b'\x89PNG\r\n\x1a\n' and len(data) >= 24:
+        return int.from_bytes(data[16:20], 'big'), int.from_bytes(data[20:24], 'big')
+    if data[:2] != b'\xff\xd8':
+        return None
+    index = 2
+    while index + 9 < len(data):
+        if data[index] != 0xFF:
+            return None
+        marker = data[index + 1]
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+            index += 2
+            continue
+        length = int.from_bytes(data[index + 2:index + 4], 'big')
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):  # start of frame
+            return (int.from_bytes(data[index + 7:index + 9], 'big'),
+                    int.from_bytes(data[index + 5:index + 7], 'big'))
+        index += 2 + length
+    return None
 
 
 def crop_around(frame: np.ndarray, box: Sequence[float],

@@ -567,7 +567,7 @@ class OperatorApp:
             pass
         return response
 
-    # --- gallery -----------------------------------------------------------------------------------
+    # --- gallery -------------------------------------------------------------------------------
     async def _call(self, function, *args):
         return await asyncio.get_running_loop().run_in_executor(None, function, *args)
 

@@ -60,6 +60,8 @@ recognizer detects the face again in the crop, and a detector needs some forehea
 and background around a face to find it."""
 MAX_PHOTO_PIXELS = 40_000_000
 """Largest uploaded photo, in pixels (a 40 MP camera's; decoded: 120 MB)."""
+PUBLIC_PATHS = frozenset({'/login', '/static/style.css', '/favicon.ico'})
+"""What is served without the token: the log-in form and its style, nothing of the gallery."""
 STATUS_STALE_S = 5.0
 """A node that has not reported on /diagnostics for this long is shown as stale."""
 EVENT_PERIOD_S = 0.1
@@ -447,13 +449,14 @@ class OperatorApp:
         if not self._host_ok(request):
             return web.Response(status=403, text='this page answers only on 127.0.0.1 or '
                                 'localhost; set web_token to serve other addresses')
-        public = request.path == '/login'
+        public = request.path in PUBLIC_PATHS
         if not public and not self._token_ok(request):
             if request.path == '/' and request.method == 'GET':
                 return self._login_response('', status=401)
             return _json_error(401, 'a valid token is needed: open the page and log in, or '
                                     f'send it as {TOKEN_HEADER} or Authorization: Bearer')
-        if request.method == 'POST' and not public and not self._csrf_ok(request):
+        if request.method == 'POST' and request.path != '/login' \
+                and not self._csrf_ok(request):
             return _json_error(403, 'the request lacks the page\'s CSRF token: reload the '
                                     'page and try again')
         response = await handler(request)

@@ -17,7 +17,8 @@ setup(
     license='Apache-2.0',
     python_requires='>=3.8',
     packages=find_packages(include=['face_recognition_ros', 'face_recognition_ros.*']),
-    package_data={'face_recognition_ros': ['models/*.onnx', 'models/*.md', 'models/*.json']},
+    package_data={'face_recognition_ros': ['models/*.onnx', 'models/*.md', 'models/*.json',
+                                           'web/static/*']},
     install_requires=[
         'numpy>=1.24',
         'opencv-python-headless>=4.8,<5',
@@ -29,6 +30,8 @@ setup(
     extras_require={
         'train': ['torch>=2.0', 'torchvision>=0.15', 'onnx>=1.15', 'matplotlib>=3.6'],
         'test': ['pytest>=7,<9'],
+        # The operator page (node face_web, face_recognition_ros.web).
+        'web': ['aiohttp>=3.9'],
     },
     entry_points={'console_scripts': ['face-recognition=face_recognition_ros.cli:main']},
 )

@@ -7,7 +7,7 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../scripts/prepare.sh"
 out=${1:-output/benchmarks}
 mkdir -p "$out"
-for bench in model_backends gallery_match pipeline_fps image_hop; do
+for bench in model_backends gallery_match pipeline_fps image_hop web_view; do
   echo "== $bench" >&2
   python "benchmarks/$bench.py" | tee "$out/$bench.json"
 done

@@ -16,6 +16,9 @@ config/face_recognition.yaml, loaded for every node):
   (the face_pipeline executable: each frame goes from detector to recognizer in memory,
   which saves a process, ~90 MB and several ms per frame); false: one process per node.
   Node names, topics, services and parameters are the same either way.
+- web: true starts face_web, the operator page (default false): http://127.0.0.1:8080/ with
+  the live view, who is in view, enroll by clicking a face, forget, status; host, port and
+  token in config/face_recognition.yaml (another host than 127.0.0.1 needs a token).
 
 Watch /faces/identified (vision_msgs/Detection2DArray), and /faces/image_annotated in RViz
 (config/face_recognition.rviz).
@@ -44,6 +47,8 @@ ARGUMENTS = (
     ('use_composition', 'true', 'true: face_detector and face_recognizer share one process '
                                 '(face_pipeline), frames passed in memory; false: a process '
                                 'per node.'),
+    ('web', 'false', 'true: also start face_web, the operator page in a browser '
+                     '(http://127.0.0.1:8080/ by default).'),
 )
 
 
@@ -58,6 +63,7 @@ def _nodes(context):
         'face_recognizer': {'gallery_path': value('gallery')} if value('gallery') else {},
         'face_overlay': {},
         'video_source': {'source': value('video_source')},
+        'face_web': {},
     }
     composition = value('use_composition').lower()
     if composition not in ('true', 'false'):
@@ -69,6 +75,11 @@ def _nodes(context):
                                           **overrides['face_recognizer'])
     if value('video_source'):
         executables.insert(0, 'video_source')
+    web = value('web').lower()
+    if web not in ('true', 'false'):
+        raise ValueError(f"web must be true or false, not '{web}'")
+    if web == 'true':
+        executables.append('face_web')
     return [
         Node(package=PACKAGE, executable=executable,
              name=None if executable in COMPOSED else executable, namespace=namespace,

@@ -30,8 +30,10 @@ RVIZ_FILE = ros_harness.REPO / 'config' / 'face_recognition.rviz'
 INSTALLED_SHARE = ros_harness.INSTALL / 'face_recognition' / 'share' / 'face_recognition'
 CLIP = ros_harness.REPO / 'test' / 'fixtures' / 'hamilton' / 'short_hamilton_clip.mp4'
 EXPECTED_ARGUMENTS = ['image', 'video_source', 'gallery', 'detector_backend', 'namespace',
-                      'use_composition']
+                      'use_composition', 'web']
 ALL_NODES = {'video_source', 'face_detector', 'face_recognizer', 'face_overlay'}
+WEB_NODE = 'face_web'
+"""The operator page, started with web:=true; test_web_page.py checks its parameters."""
 NODES_OF = {'face_pipeline': ('face_detector', 'face_recognizer')}
 """The nodes of an executable that holds several (the rest hold the one of their name)."""
 # Declared by rclpy itself (or by QoS overriding), not by our nodes.
@@ -177,9 +179,21 @@ def test_use_composition_refuses_anything_but_true_or_false(monkeypatch):
         evaluate_launch_file(monkeypatch, use_composition='maybe')
 
 
+def test_web_true_adds_the_operator_page_and_nothing_else_changes(monkeypatch):
+    _, default_nodes = evaluate_launch_file(monkeypatch)
+    _, with_web = evaluate_launch_file(monkeypatch, web='true')
+    assert [n['executable'] for n in with_web] == [n['executable'] for n in default_nodes] \
+        + [WEB_NODE]
+    web_node = with_web[-1]
+    assert web_node['name'] == WEB_NODE and web_node['parameters'][1] == {}
+    assert (ros_harness.EXECUTABLE_DIR / WEB_NODE).is_file()
+    with pytest.raises(ValueError, match='web'):
+        evaluate_launch_file(monkeypatch, web='yes')
+
+
 def test_parameter_file_has_one_section_per_node_in_any_namespace():
     sections = _parameter_file()
-    assert set(sections) == {f'/**/{node}' for node in ALL_NODES}
+    assert set(sections) == {f'/**/{node}' for node in ALL_NODES | {WEB_NODE}}
     for section in sections.values():
         assert set(section) == {'ros__parameters'} and section['ros__parameters']
 

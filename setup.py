@@ -29,6 +29,7 @@ setup(
     extras_require={
         'train': ['torch>=2.0', 'torchvision>=0.15', 'onnx>=1.15', 'matplotlib>=3.6'],
         'test': ['pytest>=7,<9'],
+        'postgresql': ['psycopg[binary]>=3.2'],
     },
     entry_points={'console_scripts': ['face-recognition=face_recognition_ros.cli:main']},
 )

@@ -256,23 +256,28 @@ class PostgreSQLGalleryStore(GalleryStore):
     def changed(self, timeout: float = 0.0) -> Gallery | None:
         """Apply notifications that arrive within ``timeout``; the new value, or None."""
         psycopg = self._psycopg
-        if self._listener is None or self._listener.closed or self._listener.broken:
-            return self._reconnect(timeout)
-        names, reload = set(), False
-        try:
-            for notify in self._listener.notifies(timeout=timeout, stop_after=1):
-                self._collect(notify, names)
-                break
-            # Whatever else is queued already, without waiting.
-            for notify in self._listener.notifies(timeout=0.001):
-                self._collect(notify, names)
-        except psycopg.Error as error:
-            self._lost(error)
-            return None
-        if not names:
-            return None
-        with self._lock:
-            return self._apply_locked(names)
+        deadline = time.monotonic() + timeout
+        while True:
+            if self._listener is None or self._listener.closed or self._listener.broken:
+                return self._reconnect(max(0.0, deadline - time.monotonic()))
+            names = set()
+            try:
+                for notify in self._listener.notifies(
+                        timeout=max(0.0, deadline - time.monotonic()), stop_after=1):
+                    self._collect(notify, names)
+                # Whatever else is queued already, without waiting.
+                for notify in self._listener.notifies(timeout=0.0):
+                    self._collect(notify, names)
+            except psycopg.Error as error:
+                self._lost(error)
+                return None
+            if names:
+                with self._lock:
+                    value = self._apply_locked(names)
+                if value is not None:
+                    return value
+            if time.monotonic() >= deadline:
+                return None
 
     @staticmethod
     def _collect(notify, names: set) -> None:

@@ -107,7 +107,7 @@ def test_file_cli_changes_reach_running_nodes_and_two_nodes_keep_each_others_peo
         ros_session, start_node, probe, detector, fixture_image, tmp_path, alex_folder):
     path = tmp_path / 'gallery.npz'
     build_demo_gallery(path, {LIN: DEMO_PEOPLE[LIN]})
-    start_robots(start_node, str(path), 'robot_a', 'robot_b')
+    nodes = start_robots(start_node, str(path), 'robot_a', 'robot_b')
     a, b = (RobotCamera(probe, detector, ns) for ns in ('robot_a', 'robot_b'))
     alex = fixture_image('hamilton/alex-lacamoire.png')
     assert a.names(alex) == [UNKNOWN]
@@ -142,6 +142,10 @@ def test_file_cli_changes_reach_running_nodes_and_two_nodes_keep_each_others_peo
     assert results == {'Amy': True, 'Raj': True}
     assert sorted(Gallery.load(path).names()) == sorted(
         ['Amy', 'Barack Obama', 'Joe Biden', LIN, 'Raj'])
+    # Names are personal data: the nodes logged counts, not who (INFO is their level).
+    for node in nodes:
+        assert 'updated: ' in node.output()
+        assert 'Obama' not in node.output() and 'Alex' not in node.output()
 
 
 def test_postgresql_fleet_shares_enrollments_and_forgets_within_a_second(

@@ -200,3 +200,102 @@ def _demo_file(ros_session):
     if not path.exists():
         build_demo_gallery(path)
     return path
+
+
+def _diagnostic_of(probe, namespace: str, wanted, timeout: float = 10.0):
+    from diagnostic_msgs.msg import DiagnosticArray
+
+    collector = probe.collect('/diagnostics', DiagnosticArray)
+    try:
+        msg = collector.wait_for(lambda m: any(
+            s.hardware_id == f'/{namespace}/face_recognizer' and wanted(s)
+            for s in m.status), timeout)
+    finally:
+        probe.stop_collecting(collector)
+    return next(s for s in msg.status if s.hardware_id == f'/{namespace}/face_recognizer')
+
+
+def test_postgresql_restarted_under_a_running_node(
+        ros_session, start_node, probe, detector, fixture_image, postgres_server):
+    from diagnostic_msgs.msg import DiagnosticStatus
+
+    uri = postgres_server.uri(postgres_server.new_database())
+    demo = Gallery.load(_demo_file(ros_session))
+    with open_gallery_store(uri, demo.model_id) as store:
+        store.enroll({LIN: demo.embeddings_of(LIN)})
+    node, = start_robots(start_node, uri, 'robot_c')
+    camera = RobotCamera(probe, detector, 'robot_c')
+    lin = fixture_image('hamilton/lin-manuel-miranda.png')
+    assert camera.names(lin) == [LIN]
+    postgres_server.stop()
+    try:
+        status = _diagnostic_of(probe, 'robot_c', lambda s: 'unreachable' in s.message)
+        assert status.level == DiagnosticStatus.WARN
+        assert camera.names(lin) == [LIN]  # from memory
+    finally:
+        postgres_server.start()
+    # Changed by someone else right after the restart: the node resyncs and names them.
+    with open_gallery_store(uri, demo.model_id) as store:
+        store.enroll({ALEX: demo.embeddings_of(ALEX)})
+    camera.seconds_until(fixture_image('hamilton/alex-lacamoire.png'),
+                         lambda names: names == [ALEX], limit=5.0)
+    _diagnostic_of(probe, 'robot_c', lambda s: 'unreachable' not in s.message)
+    assert node.is_running()
+
+
+def test_postgresql_parallel_enrollments_and_a_node_killed_mid_enrollment(
+        ros_session, start_node, probe, detector, fixture_image, postgres_server, tmp_path):
+    uri = postgres_server.uri(postgres_server.new_database())
+    database = uri.split('@/')[1].split('?')[0]
+    nodes = start_robots(start_node, uri, 'robot_d', 'robot_e')
+    d, e = (RobotCamera(probe, detector, ns) for ns in ('robot_d', 'robot_e'))
+    photos = ['obama_biden/obama.jpg', 'obama_biden/biden.jpg', 'faceapi/amy/amy1.png',
+              'faceapi/raj/raj1.png']
+    images = [fixture_image(p) for p in photos]
+    folder = tmp_path / 'people'
+    for i in range(30):
+        (folder / f'cli{i}').mkdir(parents=True)
+        (folder / f'cli{i}' / 'face.png').write_bytes(
+            (DEMO_PEOPLE[LIN] if i % 2 else DEMO_PEOPLE[ALEX]).read_bytes())
+    failures = []
+
+    def by_node(robot, prefix, count):
+        for i in range(count):
+            try:
+                response = robot.enroll(f'{prefix}{i}', images[i % len(images)])
+            except AssertionError as error:  # no answer: the node was killed
+                failures.append(str(error))
+                return
+            if not response.success:
+                failures.append(response.message)
+
+    threads = [threading.Thread(target=by_node, args=(robot, prefix, 18))
+               for robot, prefix in ((d, 'd_a'), (d, 'd_b'), (e, 'e_a'), (e, 'e_b'))]
+    for thread in threads:
+        thread.start()
+    done = cli('enroll', '--gallery', uri, str(folder))
+    for thread in threads:
+        thread.join(120)
+    assert done.returncode == 0, done.stderr
+    assert not failures
+    with open_gallery_store(uri, None) as store:
+        assert len(store.load()) == 102  # 4 x 18 by the nodes, 30 by the CLI
+
+    # kill -9 of robot_d while it enrolls: nothing half-written, robot_e unaffected.
+    killer = threading.Thread(target=lambda: by_node(d, 'killed', 50))
+    killer.start()
+    time.sleep(1.0)
+    nodes[0].popen.kill()
+    killer.join(60)
+    assert failures  # the call in flight got no answer: it was killed mid-enrollment
+    orphans = postgres_server.sql(
+        database, 'SELECT count(*) FROM face_people p WHERE NOT EXISTS '
+        '(SELECT 1 FROM face_embeddings e WHERE e.person_id = p.id)')
+    assert orphans == [(0,)]
+    with open_gallery_store(uri, None) as store:
+        stored = store.load()
+    killed = [n for n in stored.names() if n.startswith('killed')]
+    assert all(stored.counts()[n] == 1 for n in killed)
+    assert e.enroll('after the kill', images[0]).success
+    assert e.names(fixture_image('obama_biden/obama2.jpg')) in (
+        [n] for n in stored.names() + ['after the kill'])

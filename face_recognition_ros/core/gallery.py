@@ -160,18 +160,19 @@ class Gallery:
     """
 
     __slots__ = ('model_id', 'threshold', 'calibration', 'created', 'updated',
-                 '_names', '_index', '_embeddings', '_counts', '_starts', '_labels')
+                 '_names', '_embeddings', '_counts', '_starts', '_labels')
 
     def __init__(self, model_id: str, threshold: float | None = None, *,
                  calibration: Mapping | None = None, created: str | None = None,
                  updated: str | None = None, names: Iterable[str] = (),
-                 embeddings=None, counts: Iterable[int] = ()):
+                 embeddings=None, counts: Iterable[int] = (), _checked: bool = False):
         """An empty gallery, or one of ``names`` whose rows ``embeddings`` are grouped by
         person in that order, ``counts[i]`` rows each (what stores rebuild values from)."""
         if not isinstance(model_id, str) or not model_id:
             raise GalleryError('a gallery needs the id of the embedding model that fills it')
         names = tuple(names)
-        counts = np.asarray(list(counts), dtype=np.intp)
+        counts = np.asarray(counts if isinstance(counts, np.ndarray) else list(counts),
+                            dtype=np.intp)
         if embeddings is None:
             embeddings = np.zeros((0, 0), dtype=np.float32)
         embeddings = np.asarray(embeddings, dtype=np.float32)
@@ -180,8 +181,9 @@ class Gallery:
         if len(names) != counts.shape[0] or int(counts.sum()) != embeddings.shape[0] or \
                 (counts.size and counts.min() < 1):
             raise GalleryError('names, counts and embeddings of the gallery do not agree')
-        index = {name: i for i, name in enumerate(names)}
-        if len(index) != len(names):
+        # Edits (_checked) keep names distinct by construction; skipping the set costs
+        # nothing in correctness and saves tens of ms per edit at 100,000 people.
+        if not _checked and len(set(names)) != len(names):
             raise GalleryError('the names of a gallery must be distinct')
         set_ = object.__setattr__
         set_(self, 'model_id', model_id)
@@ -191,7 +193,6 @@ class Gallery:
         set_(self, 'created', created or _now_iso())
         set_(self, 'updated', updated or self.created)
         set_(self, '_names', names)
-        set_(self, '_index', index)
         set_(self, '_embeddings', _frozen(embeddings))
         set_(self, '_counts', _frozen(counts))
         starts = np.zeros(len(names), dtype=np.intp)
@@ -215,7 +216,16 @@ class Gallery:
                       updated=self.updated, names=self._names, embeddings=self._embeddings,
                       counts=self._counts)
         fields.update(changes)
-        return Gallery(fields.pop('model_id'), fields.pop('threshold'), **fields)
+        return Gallery(fields.pop('model_id'), fields.pop('threshold'), _checked=True,
+                       **fields)
+
+    def _person(self, name: str) -> int | None:
+        """Index of ``name`` (already validated), or None. A scan in C (about a millisecond
+        at 100,000 people): lookups come with edits, and a dict per value would cost more."""
+        try:
+            return self._names.index(name)
+        except ValueError:
+            return None
 
     # ---------------------------------------------------------------- inspection
     @property
@@ -236,7 +246,7 @@ class Gallery:
         return len(self._names)
 
     def __contains__(self, name) -> bool:
-        return isinstance(name, str) and name.strip() in self._index
+        return isinstance(name, str) and self._person(name.strip()) is not None
 
     @property
     def num_embeddings(self) -> int:
@@ -255,11 +265,11 @@ class Gallery:
     def embeddings_of(self, name: str) -> np.ndarray:
         """The embeddings enrolled for ``name`` (K, D), oldest first; read-only."""
         name = validate_name(name)
-        if name not in self._index:
+        i = self._person(name)
+        if i is None:
             # The names of the others are not listed: whoever asks about one person is
             # not thereby entitled to learn who else is enrolled.
             raise GalleryError(f'{name!r} is not enrolled')
-        i = self._index[name]
         return self._embeddings[self._starts[i]:self._starts[i] + self._counts[i]]
 
     # ------------------------------------------------------------------ editing
@@ -286,7 +296,7 @@ class Gallery:
         names, counts = list(self._names), self._counts.copy()
         rows = self._embeddings if self._embeddings.shape[0] else \
             np.zeros((0, matrix.shape[1]), dtype=np.float32)
-        i = self._index.get(name)
+        i = self._person(name)
         if i is None:
             start = end = rows.shape[0]
             known = rows[:0]
@@ -315,7 +325,7 @@ class Gallery:
     def without(self, name: str) -> 'Gallery':
         """The gallery without ``name`` (itself when ``name`` is not enrolled)."""
         name = validate_name(name)
-        i = self._index.get(name)
+        i = self._person(name)
         if i is None:
             return self
         start, end = int(self._starts[i]), int(self._starts[i] + self._counts[i])

@@ -408,8 +408,13 @@ class PostgreSQLGalleryStore(GalleryStore):
             changed = set()
             value = self._value
             for name, matrix in people.items():
-                updated = value.with_person(name, matrix)
-                if updated is value:
+                # The person's new rows, computed on a one-person gallery: O(their rows),
+                # not a copy of the whole gallery per enrollment.
+                known = value.embeddings_of(name) if name in value else None
+                alone = Gallery(value.model_id) if known is None else Gallery(
+                    value.model_id, names=[name], counts=[len(known)], embeddings=known)
+                updated = alone.with_person(name, matrix)
+                if updated is alone:
                     continue  # only repeats of what the person has
                 person_id = cursor.execute(
                     'INSERT INTO face_people (name) VALUES (%s) ON CONFLICT (name) '
@@ -426,7 +431,6 @@ class PostgreSQLGalleryStore(GalleryStore):
                 if value.dimension is None:
                     cursor.execute('UPDATE face_gallery SET dimension = %s',
                                    (int(matrix.shape[1]),))
-                value = updated
                 changed.add(name)
             return changed or None
         return self._edit('enroll', change)

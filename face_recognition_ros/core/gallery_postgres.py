@@ -36,7 +36,7 @@ import re
 import threading
 import time
 from typing import Iterable, Mapping
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import numpy as np
 

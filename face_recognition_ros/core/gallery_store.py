@@ -115,8 +115,9 @@ def open_gallery_store(location, model_id: str | None, *, create: bool = True,
     """The store at ``location`` (a file path or a ``postgresql://`` URI).
 
     ``model_id`` is the embedding model of the caller: a store made with another model is
-    refused (``GalleryError``); None accepts any (tools that list or remove people). ``create``: a missing file or an empty database is a new,
-    empty gallery with ``threshold`` (None: SFace's published one); otherwise an error.
+    refused (``GalleryError``); None accepts any (tools that list or remove people).
+    ``create``: a missing file or an empty database is a new, empty gallery with
+    ``threshold`` (None: SFace's published one); otherwise an error.
     """
     if is_database_location(location):
         from .gallery_postgres import PostgreSQLGalleryStore

@@ -26,7 +26,6 @@ from __future__ import annotations
 import logging
 import math
 import time
-from pathlib import Path
 from typing import Sequence
 
 import cv2

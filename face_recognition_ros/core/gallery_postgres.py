@@ -156,8 +156,11 @@ class PostgreSQLGalleryStore(GalleryStore):
                 # One preparer at a time: robots starting together must not both migrate.
                 self._conn.execute('SELECT pg_advisory_xact_lock(hashtext(%s))',
                                    ('face_gallery_schema',))
-                self._conn.execute('CREATE TABLE IF NOT EXISTS face_gallery_schema '
-                                   '(version integer NOT NULL)')
+                exists = self._conn.execute(
+                    "SELECT to_regclass('face_gallery_schema') IS NOT NULL").fetchone()[0]
+                if not exists:  # checked first: a read-only role may not create tables
+                    self._conn.execute('CREATE TABLE face_gallery_schema '
+                                       '(version integer NOT NULL)')
                 row = self._conn.execute('SELECT version FROM face_gallery_schema').fetchone()
                 version = row[0] if row else 0
                 if version > SCHEMA_VERSION:

@@ -210,3 +210,25 @@ def test_forget_leaves_no_row_of_the_person(postgres_server):
         store.forget(['ada'])
     assert postgres_server.sql(database, 'SELECT count(*) FROM face_embeddings') == [(0,)]
     assert postgres_server.sql(database, 'SELECT count(*) FROM face_people') == [(0,)]
+
+
+def test_a_read_only_role_loads_and_follows_but_cannot_change(postgres_server, monkeypatch):
+    """README's advice: robots that only recognise get SELECT, operators may edit."""
+    from postgres_server import ROBOT_PASSWORD
+
+    database = postgres_server.new_database()
+    uri = postgres_server.uri(database)
+    rng = np.random.default_rng(11)
+    with open_store(uri) as operator:
+        operator.enroll({'ada': unit(rng, 1)})
+    postgres_server.sql(database, 'GRANT SELECT ON face_gallery_schema, face_gallery, '
+                                  'face_people, face_embeddings TO robot')
+    monkeypatch.setenv('PGPASSWORD', ROBOT_PASSWORD)
+    with open_store(postgres_server.uri(database, user='robot')) as robot, \
+            open_store(uri) as operator:
+        assert robot.load().names() == ['ada']
+        with pytest.raises(GalleryError, match='permission denied.*nothing was changed|'
+                                               'nothing was changed.*permission denied'):
+            robot.enroll({'bob': unit(rng, 1)})
+        operator.enroll({'cy': unit(rng, 1)})
+        assert sorted(robot.changed(timeout=2.0).names()) == ['ada', 'cy']

@@ -32,6 +32,7 @@ setup(
         'test': ['pytest>=7,<9'],
         # The operator page (node face_web, face_recognition_ros.web).
         'web': ['aiohttp>=3.9'],
+        'postgresql': ['psycopg[binary]>=3.2'],
     },
     entry_points={'console_scripts': ['face-recognition=face_recognition_ros.cli:main']},
 )

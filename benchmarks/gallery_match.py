@@ -52,15 +52,11 @@ def main() -> int:
     rng = np.random.default_rng(0)
     results = []
     for size in args.sizes:
-        gallery = Gallery('benchmark-model')
         people = max(1, size // args.per_person)
         embeddings = random_units(rng, people * args.per_person, args.dimension)
         start = time.perf_counter()
-        for person in range(people):
-            rows = embeddings[person * args.per_person:(person + 1) * args.per_person]
-            gallery._names.append(f'person{person}')  # bulk fill: add() copies per call
-            gallery._counts.append(rows.shape[0])
-        gallery._embeddings = embeddings
+        gallery = Gallery('benchmark-model', names=[f'person{p}' for p in range(people)],
+                          counts=[args.per_person] * people, embeddings=embeddings)
         fill_s = time.perf_counter() - start
         one = random_units(rng, 1, args.dimension)
         batch = random_units(rng, 8, args.dimension)
@@ -72,7 +68,7 @@ def main() -> int:
             'person_similarities_8_ms': median_ms(lambda: gallery.person_similarities(batch),
                                                   max(5, args.repeats // 5)),
             'add_one_person_ms': median_ms(
-                lambda: (gallery.add('extra', one), gallery.remove('extra')),
+                lambda: gallery.with_person('extra', one).without('extra'),
                 max(5, args.repeats // 5)),
             'matrix_mb': round(embeddings.nbytes / 2 ** 20, 1),
             'fill_s': round(fill_s, 3),

@@ -67,7 +67,7 @@ def build_gallery(detector, embedder) -> Gallery:
         for path in paths:
             faces = enroller.embed_faces(load_image(path))
             if len(faces) == 1:
-                gallery.add(name, faces[0][1])
+                gallery = gallery.with_person(name, faces[0][1])
     return gallery
 
 

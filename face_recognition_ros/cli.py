@@ -195,7 +195,8 @@ def _add_model_options(parser: argparse.ArgumentParser, gallery: str | None) -> 
     """Options shared by the commands that run models. gallery: 'required', 'optional'."""
     if gallery:
         parser.add_argument('--gallery', '-g', required=gallery == 'required',
-                            metavar='G', help='gallery file (.npz) of enrolled people')
+                            metavar='G', help='gallery file (.npz) of enrolled people, or a '
+                            'postgresql:// URI (see README: sharing a gallery)')
     group = parser.add_argument_group('models')
     group.add_argument('--detector', default='yunet', choices=('yunet', 'facedetect'),
                        help='face detector backend (default: yunet; facedetect needs '
@@ -279,12 +280,16 @@ def _build_pipeline(args, tracking: bool, create_gallery: bool = False):
 
 # ------------------------------------------------------------------------ commands
 def cmd_enroll(args) -> int:
-    from face_recognition_ros.core.gallery import enroll_folder
+    import numpy as np
+
+    from face_recognition_ros.core.enrollment import embed_folder
 
     pipeline = _build_pipeline(args, tracking=False, create_gallery=True)
-    gallery = pipeline.gallery
-    existed = Path(args.gallery).exists()
-    report = enroll_folder(gallery, args.folder, pipeline, people=args.people or None)
+    store = pipeline.gallery_store
+    # Embedding the photos takes seconds to minutes: it happens before the store is
+    # locked, and the edit itself re-reads the gallery, so nodes and other enrollments
+    # running meanwhile lose nothing.
+    report = embed_folder(args.folder, pipeline, people=args.people or None)
     if args.json:
         _print_json(report.to_dict())
     else:
@@ -299,66 +304,56 @@ def cmd_enroll(args) -> int:
     if report.photos_used == 0:
         raise GalleryError(
             f'nothing could be enrolled from {args.folder}: it needs one sub-folder per '
-            f'person holding photos with exactly one face each; the gallery '
-            f'{"was left unchanged" if existed else "was not created"}')
-    # The README's path, ~/.ros/face_recognition/gallery.npz, is where the recognizer node
-    # looks by default; its folder need not exist yet (the node creates it the same way).
-    try:
-        Path(args.gallery).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    except OSError as error:
-        raise GalleryError(
-            f'cannot create the folder {Path(args.gallery).parent} for the gallery: '
-            f'{error.strerror or error}; choose a writable place for --gallery') from error
-    from face_recognition_ros.core import open_set
-
-    if args.threshold is not None:
-        point = None  # a threshold the user fixed: kept, not derived
-    else:
-        point = apply_operating_point(gallery, args.gallery, args.max_false_name_rate)
-    gallery.save(args.gallery)
-    if args.threshold is not None:
-        open_set.save_calibration(args.gallery, {'version': open_set.CALIBRATION_VERSION,
-                                                 'fixed_threshold': float(args.threshold)})
+            f'person holding photos with exactly one face each; the gallery was left '
+            f'unchanged')
+    gallery = store.enroll({person.name: np.stack(person.embeddings)
+                            for person in report.people if person.embeddings})
+    if args.threshold is not None and gallery.threshold != args.threshold:
+        gallery = store.set_calibration(gallery.calibration, threshold=args.threshold)
     summary = (f'enrolled {report.photos_used} photo(s) of {len(report.people_enrolled)} '
-               f'people, skipped {report.photos_skipped}; {args.gallery} now holds '
-               f'{len(gallery)} people ({gallery.num_embeddings} embeddings), '
-               + (f'threshold {args.threshold} (fixed)' if point is None
-                  else _describe_point(point)))
+               f'people, skipped {report.photos_skipped}; {store.location} now holds '
+               f'{len(gallery)} people ({gallery.num_embeddings} embeddings)')
     print(summary, file=sys.stderr if args.json else sys.stdout)
     return 0
 
 
-def cmd_remove(args) -> int:
-    from face_recognition_ros.core.gallery import Gallery, validate_name
+def _open_store(args):
+    from face_recognition_ros.core.gallery_store import open_gallery_store
 
-    gallery = Gallery.load(args.gallery)
+    # No model check: listing and removing people needs no embedder.
+    return open_gallery_store(args.gallery, None, create=False)
+
+
+def cmd_remove(args) -> int:
+    from face_recognition_ros.core.gallery import validate_name
+
+    store = _open_store(args)
     names = [validate_name(name) for name in args.names]
-    missing = [name for name in names if name not in gallery.names()]
+    missing = [name for name in names if name not in store.load()]
     if missing:
         raise GalleryError(
             f'not enrolled: {", ".join(missing)}; enrolled: '
-            f'{", ".join(gallery.names()) or "nobody"}. Nothing was removed')
-    counts = {name: gallery.remove(name) for name in names}
-    apply_operating_point(gallery, args.gallery)  # fewer people: a lower threshold suffices
-    gallery.save(args.gallery)  # first: a failed save must not be reported as a removal
+            f'{", ".join(store.load().names()) or "nobody"}. Nothing was removed')
+    # Stored first: a failed save must not be reported as a removal.
+    _, counts = store.forget(names)
     for name, count in counts.items():
         print(f'removed {name} ({count} embeddings)')
+    store.close()
     return 0
 
 
 def cmd_list(args) -> int:
-    from face_recognition_ros.core.gallery import Gallery
-
-    gallery = Gallery.load(args.gallery)
-    point = apply_operating_point(gallery, args.gallery, args.max_false_name_rate)
+    store = _open_store(args)
+    gallery = store.load()
+    store.close()
     if args.json:
-        _print_json({'gallery': str(args.gallery), 'model_id': gallery.model_id,
-                     'threshold': gallery.threshold, 'people': gallery.counts(),
-                     'created': gallery.created, 'updated': gallery.updated,
-                     'operating_point': point.to_dict()})
+        _print_json({'gallery': store.location, 'model_id': gallery.model_id,
+                     'threshold': gallery.threshold, 'calibration': gallery.calibration,
+                     'people': gallery.counts(), 'created': gallery.created,
+                     'updated': gallery.updated})
         return 0
-    print(f'{args.gallery}: {len(gallery)} people, {gallery.num_embeddings} embeddings, '
-          f'model {gallery.model_id}, {_describe_point(point)}')
+    print(f'{store.location}: {len(gallery)} people, {gallery.num_embeddings} embeddings, '
+          f'model {gallery.model_id}, threshold {gallery.threshold}')
     for name, count in gallery.counts().items():
         print(f'  {name}\t{count}')
     return 0
@@ -702,10 +697,9 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                                    'photos per person (the sub-folder name is the name). '
                                    'Photos with no face or several faces are skipped and '
                                    'reported. Creates the gallery or extends it; the file is '
-                                   'only replaced when something was enrolled. The threshold '
-                                   'is derived from --max-false-name-rate and the gallery as '
-                                   'it now is; --threshold instead fixes one (kept until '
-                                   'calibrate).')
+                                   'only replaced when something was enrolled. --threshold is '
+                                   'saved as the gallery\'s threshold. Safe while nodes use '
+                                   'the gallery: they pick the change up within a second.')
     _add_model_options(p, 'required')
     p.add_argument('folder', metavar='DIR', help='folder of per-person sub-folders')
     p.add_argument('--people', nargs='+', metavar='NAME',
@@ -715,14 +709,15 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
     p = sub.add_parser('remove', help='forget people', description='Remove people from a '
                        'gallery. If any name is not enrolled, nothing is removed.')
-    p.add_argument('--gallery', '-g', required=True, metavar='G', help='gallery file')
+    p.add_argument('--gallery', '-g', required=True, metavar='G',
+                   help='gallery file or postgresql:// URI')
     p.add_argument('names', nargs='+', metavar='NAME')
     p.set_defaults(handler=cmd_remove)
 
     p = sub.add_parser('list', help='list enrolled people',
-                       description='List the people of a gallery and their embedding counts, '
-                                   'and the threshold the gallery uses now.')
-    p.add_argument('--gallery', '-g', required=True, metavar='G', help='gallery file')
+                       description='List the people of a gallery and their embedding counts.')
+    p.add_argument('--gallery', '-g', required=True, metavar='G',
+                   help='gallery file or postgresql:// URI')
     p.add_argument('--json', action='store_true', help='print one JSON object')
     _add_rate_option(p)
     p.set_defaults(handler=cmd_list)

@@ -48,3 +48,20 @@ def embedder():
     from face_recognition_ros.core.embedding import SFaceEmbedder
 
     return SFaceEmbedder()
+
+
+# --- PostgreSQL (the gallery's fleet backend) --------------------------------------------
+@pytest.fixture(scope='session')
+def postgres_server():
+    """A real PostgreSQL server of this test session (test/postgres_server.py)."""
+    import sys
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    pytest.importorskip('psycopg', reason='psycopg 3 is needed for the PostgreSQL gallery')
+    import postgres_server as module
+
+    bindir, problem = module.ensure_installed()
+    if bindir is None:
+        pytest.skip(problem)
+    server = module.PostgresServer(bindir)
+    yield server
+    server.close()

@@ -1,9 +1,15 @@
-"""The gallery: who is enrolled, and open-set matching of embeddings against them.
+"""The gallery value: who is enrolled, and open-set matching of embeddings against them.
 
-A gallery is an in-memory (N, D) float32 matrix of unit embeddings, N rows grouped by
-person, plus the list of person names. Matching a batch of query embeddings is one matrix
-product followed by an arg-max, so it stays in the low milliseconds with 100,000 enrolled
-faces (``benchmarks/gallery_match.py`` measures it).
+A ``Gallery`` is an immutable value: an (N, D) float32 matrix of unit embeddings, N rows
+grouped by person, the person names, the embedding model id, the threshold and a
+calibration dict. Edits build the next value (``with_person``, ``without``) by slicing the
+matrix, O(rows) and never O(people x rows); whoever holds a value reads one consistent
+gallery, so matching needs no lock and can never see a half-made edit. Where a gallery
+lives (a file, a PostgreSQL database) and how edits of several processes are serialised
+is the business of ``gallery_store``; enrolling photos is ``enrollment``'s.
+
+Matching a batch of query embeddings is one matrix product followed by an arg-max, so it
+stays in the low milliseconds with 100,000 enrolled faces (``benchmarks/gallery_match.py``).
 
 **Open set.** A query takes the name of the enrolled person whose best embedding is most
 similar (cosine similarity) when that similarity is at least the gallery's threshold, and
@@ -12,7 +18,8 @@ similar (cosine similarity) when that similarity is at least the gallery's thres
 **Threshold rule.** ``DEFAULT_THRESHOLD = 0.363`` is the cosine threshold OpenCV Zoo
 publishes for SFace, chosen by the model's authors on LFW. It was not tuned on this
 project's data, and must not be: a different embedding model needs its own published or
-separately calibrated threshold, which a gallery stores with itself.
+separately calibrated threshold, which a gallery stores with itself (``threshold``, and
+whatever a calibration needs in ``calibration``, a JSON object kept by every store).
 
 **Confidence.** ``confidence = 1 / (1 + exp(-(similarity - threshold) / CONFIDENCE_SCALE))``
 with ``CONFIDENCE_SCALE = 0.05``: it is monotonic in the similarity, exactly 0.5 at the
@@ -20,36 +27,25 @@ threshold, about 0.88 at 0.1 above it and 0.12 at 0.1 below. It is the confidenc
 face is the best-matching enrolled person, so a named match has confidence >= 0.5 and an
 ``UNKNOWN`` one < 0.5.
 
-**Persistence.** A gallery file is one ``.npz`` archive written with numpy (no pickle):
-``embeddings`` (N, D) float32, ``labels`` (N,) int32 (row -> person index), and
-``metadata``, a JSON string with the format version, the embedding model id, the threshold,
-the names and the creation/update times. Saving is atomic (a temporary file in the same
-directory, fsync, ``os.replace``) and owner-only (mode 0o600): a failed save leaves the
-previous file as it was. A gallery records which embedding model made it and refuses to
-be used with another one, because embeddings of different models are not comparable.
+**Per-person cap.** A person keeps at most ``MAX_EMBEDDINGS_PER_PERSON`` embeddings; when
+a new one would exceed it, the oldest are replaced (more views help up to a point, and an
+unbounded pile of a frequently enrolled person would slow matching and hold more personal
+data than recognition needs).
 """
 
 from __future__ import annotations
 
 import datetime
 import json
-import logging
 import math
 import os
-import tempfile
-import threading
 import unicodedata
-import zipfile
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Mapping
 
 import numpy as np
 
-from .errors import GalleryError, ImageError, InvalidNameError
+from .errors import GalleryError, InvalidNameError
 from .types import UNKNOWN, Match
-
-logger = logging.getLogger(__name__)
 
 DEFAULT_THRESHOLD = 0.363
 """OpenCV Zoo's published SFace cosine-similarity threshold (chosen by its authors on LFW)."""
@@ -61,10 +57,10 @@ DUPLICATE_SIMILARITY = 0.9999
 """Cosine at or above which a new embedding of a person is the same photo enrolled again
 (the same pixels give the same vector; two photos of one person stay far below 0.99)."""
 
-FORMAT_VERSION = 1
+MAX_EMBEDDINGS_PER_PERSON = 20
+"""Embeddings kept per person; enrolling more replaces the oldest (see the module text)."""
+
 MAX_NAME_LENGTH = 64
-IMAGE_SUFFIXES = frozenset(
-    {'.jpg', '.jpeg', '.png', '.bmp', '.gif', '.pgm', '.ppm', '.pbm', '.tif', '.tiff', '.webp'})
 
 _PATH_SEPARATORS = ('/', '\\', os.sep) + ((os.altsep,) if os.altsep else ())
 
@@ -139,156 +135,212 @@ def _as_embedding_matrix(embeddings, what: str) -> np.ndarray:
     return np.ascontiguousarray(matrix, dtype=np.float32)
 
 
+
+
+def _check_threshold(value) -> float:
+    # A value outside [-1, 1] silently names everyone (below -1) or nobody (above 1).
+    threshold = float(value)
+    if not -1.0 <= threshold <= 1.0 or math.isnan(threshold):
+        raise GalleryError(
+            f'threshold {threshold} is not a cosine similarity: use a value in [-1, 1]')
+    return threshold
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
+
+
 class Gallery:
     """Enrolled people and their embeddings, matched open-set by cosine similarity.
 
-    Thread-safe: the ROS recognizer enrolls from a service callback while frames are
-    matched, so every method takes an internal lock.
+    Immutable: every edit returns a new Gallery and leaves this one as it was, so a value
+    can be shared between threads (frames are matched on one while a store builds the
+    next) without a lock.
     """
 
-    def __init__(self, model_id: str, threshold: float | None = None):
+    __slots__ = ('model_id', 'threshold', 'calibration', 'created', 'updated',
+                 '_names', '_embeddings', '_counts', '_starts', '_labels')
+
+    def __init__(self, model_id: str, threshold: float | None = None, *,
+                 calibration: Mapping | None = None, created: str | None = None,
+                 updated: str | None = None, names: Iterable[str] = (),
+                 embeddings=None, counts: Iterable[int] = (), _checked: bool = False):
+        """An empty gallery, or one of ``names`` whose rows ``embeddings`` are grouped by
+        person in that order, ``counts[i]`` rows each (what stores rebuild values from)."""
         if not isinstance(model_id, str) or not model_id:
             raise GalleryError('a gallery needs the id of the embedding model that fills it')
-        self.model_id = model_id
-        self.threshold = DEFAULT_THRESHOLD if threshold is None else threshold
-        self.created = _now_iso()
-        self.updated = self.created
-        self._lock = threading.RLock()
-        self._names: list[str] = []
-        # Rows are kept grouped by person in the order of self._names, so the rows of
-        # person i are self._embeddings[self._starts[i]:self._starts[i + 1]].
-        self._embeddings = np.zeros((0, 0), dtype=np.float32)
-        self._counts: list[int] = []
-        self._labels_cache: np.ndarray | None = None
+        names = tuple(names)
+        counts = np.asarray(counts if isinstance(counts, np.ndarray) else list(counts),
+                            dtype=np.intp)
+        if embeddings is None:
+            embeddings = np.zeros((0, 0), dtype=np.float32)
+        embeddings = np.asarray(embeddings, dtype=np.float32)
+        if embeddings.ndim != 2:
+            raise GalleryError(f'embeddings must be an (N, D) matrix, not {embeddings.shape}')
+        if len(names) != counts.shape[0] or int(counts.sum()) != embeddings.shape[0] or \
+                (counts.size and counts.min() < 1):
+            raise GalleryError('names, counts and embeddings of the gallery do not agree')
+        # Edits (_checked) keep names distinct by construction; skipping the set costs
+        # nothing in correctness and saves tens of ms per edit at 100,000 people.
+        if not _checked and len(set(names)) != len(names):
+            raise GalleryError('the names of a gallery must be distinct')
+        set_ = object.__setattr__
+        set_(self, 'model_id', model_id)
+        set_(self, 'threshold', DEFAULT_THRESHOLD if threshold is None
+             else _check_threshold(threshold))
+        set_(self, 'calibration', _frozen_dict(calibration))
+        set_(self, 'created', created or _now_iso())
+        set_(self, 'updated', updated or self.created)
+        set_(self, '_names', names)
+        set_(self, '_embeddings', _frozen(embeddings))
+        set_(self, '_counts', _frozen(counts))
+        starts = np.zeros(len(names), dtype=np.intp)
+        if len(names) > 1:
+            np.cumsum(counts[:-1], out=starts[1:])
+        set_(self, '_starts', _frozen(starts))
+        set_(self, '_labels', _frozen(np.repeat(np.arange(len(names), dtype=np.int32),
+                                                counts)))
 
-    @property
-    def threshold(self) -> float:
-        """Cosine similarity a face needs for a name."""
-        return self._threshold
+    def __setattr__(self, name, value):
+        raise AttributeError(f'a Gallery is immutable: build a new one (with_person, '
+                             f'without, with_threshold) instead of setting {name}')
 
-    @threshold.setter
-    def threshold(self, value: float) -> None:
-        # Checked on every assignment, not only in __init__: run-time overrides (the CLI's
-        # --threshold, a node parameter) set it directly, and a value outside [-1, 1]
-        # silently names everyone (below -1) or nobody (above 1).
-        threshold = float(value)
-        if not -1.0 <= threshold <= 1.0 or math.isnan(threshold):
-            raise GalleryError(
-                f'threshold {threshold} is not a cosine similarity: use a value in [-1, 1]')
-        self._threshold = threshold
+    def __repr__(self) -> str:
+        return (f'Gallery({self.model_id!r}, {len(self)} people, {self.num_embeddings} '
+                f'embeddings, threshold {self.threshold:.3f})')
+
+    def _replace(self, **changes) -> 'Gallery':
+        fields = dict(model_id=self.model_id, threshold=self.threshold,
+                      calibration=self.calibration, created=self.created,
+                      updated=self.updated, names=self._names, embeddings=self._embeddings,
+                      counts=self._counts)
+        fields.update(changes)
+        return Gallery(fields.pop('model_id'), fields.pop('threshold'), _checked=True,
+                       **fields)
+
+    def _person(self, name: str) -> int | None:
+        """Index of ``name`` (already validated), or None. A scan in C (about a millisecond
+        at 100,000 people): lookups come with edits, and a dict per value would cost more."""
+        try:
+            return self._names.index(name)
+        except ValueError:
+            return None
 
     # ---------------------------------------------------------------- inspection
     @property
     def dimension(self) -> int | None:
         """Embedding dimension, or None while the gallery is empty and new."""
-        with self._lock:
-            return self._embeddings.shape[1] or None
+        return self._embeddings.shape[1] or None
 
     def names(self) -> list[str]:
         """Enrolled names, in enrollment order."""
-        with self._lock:
-            return list(self._names)
+        return list(self._names)
 
     def counts(self) -> dict[str, int]:
         """Number of enrolled embeddings per name."""
-        with self._lock:
-            return dict(zip(self._names, self._counts))
+        return dict(zip(self._names, (int(c) for c in self._counts)))
 
     def __len__(self) -> int:
         """Number of enrolled people (not embeddings)."""
-        with self._lock:
-            return len(self._names)
+        return len(self._names)
 
-    def __contains__(self, name: str) -> bool:
-        with self._lock:
-            return isinstance(name, str) and name.strip() in self._names
+    def __contains__(self, name) -> bool:
+        return isinstance(name, str) and self._person(name.strip()) is not None
 
     @property
     def num_embeddings(self) -> int:
-        with self._lock:
-            return int(self._embeddings.shape[0])
+        return int(self._embeddings.shape[0])
+
+    @property
+    def embeddings(self) -> np.ndarray:
+        """All rows (N, D), grouped by person in ``names()`` order; read-only."""
+        return self._embeddings
+
+    @property
+    def labels(self) -> np.ndarray:
+        """Row -> person index (N,) int32; read-only."""
+        return self._labels
 
     def embeddings_of(self, name: str) -> np.ndarray:
-        """A copy of the embeddings enrolled for ``name`` (K, D)."""
-        with self._lock:
-            index = self._index_of(validate_name(name))
-            start = sum(self._counts[:index])
-            return self._embeddings[start:start + self._counts[index]].copy()
-
-    def _index_of(self, name: str) -> int:
-        try:
-            return self._names.index(name)
-        except ValueError:
-            raise GalleryError(
-                f'{name!r} is not enrolled; enrolled: {", ".join(self._names) or "nobody"}'
-            ) from None
-
-    def _starts(self) -> np.ndarray:
-        return np.concatenate([[0], np.cumsum(self._counts)[:-1]]).astype(np.intp)
-
-    def _labels(self) -> np.ndarray:
-        """Row -> person index; cached, as matching needs it per frame and edits are rare."""
-        if self._labels_cache is None or self._labels_cache.shape[0] != \
-                self._embeddings.shape[0]:
-            self._labels_cache = np.repeat(np.arange(len(self._names), dtype=np.int32),
-                                           np.asarray(self._counts, dtype=np.intp))
-        return self._labels_cache
+        """The embeddings enrolled for ``name`` (K, D), oldest first; read-only."""
+        name = validate_name(name)
+        i = self._person(name)
+        if i is None:
+            # The names of the others are not listed: whoever asks about one person is
+            # not thereby entitled to learn who else is enrolled.
+            raise GalleryError(f'{name!r} is not enrolled')
+        return self._embeddings[self._starts[i]:self._starts[i] + self._counts[i]]
 
     # ------------------------------------------------------------------ editing
-    def add(self, name: str, embeddings) -> int:
-        """Enroll ``embeddings`` (D,) or (K, D) under ``name``; return the person's count.
+    def with_person(self, name: str, embeddings, *,
+                    max_per_person: int = MAX_EMBEDDINGS_PER_PERSON,
+                    replace: bool = False) -> 'Gallery':
+        """The gallery with ``embeddings`` (D,) or (K, D) added to ``name``.
 
-        Adding to an existing name extends it: more views make matching more robust. An
-        embedding identical to one the person already has (the same photo again) is skipped.
+        Adding to an enrolled name extends it (more views make matching more robust); an
+        embedding identical to one the person has (the same photo again) is skipped; past
+        ``max_per_person`` the oldest embeddings are dropped. ``replace``: the person's
+        embeddings become exactly ``embeddings`` (stores applying a change made elsewhere).
+        O(rows): one concatenation of three slices of the matrix.
         """
         name = validate_name(name)
         matrix = _as_embedding_matrix(embeddings, f'the embeddings of {name!r}')
-        with self._lock:
-            if self._embeddings.shape[0] and matrix.shape[1] != self._embeddings.shape[1]:
-                raise GalleryError(
-                    f'embeddings of {name!r} have {matrix.shape[1]} dimensions but the '
-                    f'gallery holds {self._embeddings.shape[1]}: use the embedding model '
-                    f'that made the gallery ({self.model_id})')
-            if self._embeddings.shape[0] == 0:
-                self._embeddings = np.zeros((0, matrix.shape[1]), dtype=np.float32)
-            if name in self._names:
-                index = self._names.index(name)
-                end = int(sum(self._counts[:index + 1]))
-                known = self._embeddings[end - self._counts[index]:end]
-                repeats = (matrix @ known.T).max(axis=1) >= DUPLICATE_SIMILARITY
-                if repeats.any():
-                    # The same photo enrolled again (a folder enrolled twice) would weigh
-                    # double and inflate the counts without adding a view.
-                    logger.info('%s: %d embedding(s) already enrolled, not added again',
-                              name, int(repeats.sum()))
-                    matrix = matrix[~repeats]
-                self._embeddings = np.concatenate(
-                    [self._embeddings[:end], matrix, self._embeddings[end:]])
-                self._counts[index] += matrix.shape[0]
-            else:
-                self._names.append(name)
-                self._counts.append(matrix.shape[0])
-                self._embeddings = np.concatenate([self._embeddings, matrix])
-            self._labels_cache = None
-            self.updated = _now_iso()
-            return self._counts[self._names.index(name)]
+        if self._embeddings.shape[0] and matrix.shape[1] != self._embeddings.shape[1]:
+            raise GalleryError(
+                f'embeddings of {name!r} have {matrix.shape[1]} dimensions but the gallery '
+                f'holds {self._embeddings.shape[1]}: use the embedding model that made the '
+                f'gallery ({self.model_id})')
+        if max_per_person < 1:
+            raise GalleryError(f'max_per_person must be at least 1, not {max_per_person}')
+        names, counts = list(self._names), self._counts.copy()
+        rows = self._embeddings if self._embeddings.shape[0] else \
+            np.zeros((0, matrix.shape[1]), dtype=np.float32)
+        i = self._person(name)
+        if i is None:
+            start = end = rows.shape[0]
+            known = rows[:0]
+            names.append(name)
+            counts = np.append(counts, 0)
+            i = len(names) - 1
+        else:
+            start = int(self._starts[i])
+            end = start + int(counts[i])
+            known = rows[start:end]
+        if replace:
+            person = matrix
+        else:
+            if known.shape[0]:
+                # The same photo enrolled again (a folder enrolled twice) would weigh
+                # double and inflate the counts without adding a view.
+                matrix = matrix[(matrix @ known.T).max(axis=1) < DUPLICATE_SIMILARITY]
+            person = np.concatenate([known, matrix])
+        person = person[-max_per_person:]
+        if person.shape[0] == 0:
+            return self  # only repeats of what the person already has
+        counts[i] = person.shape[0]
+        return self._replace(names=names, counts=counts, updated=_now_iso(),
+                             embeddings=np.concatenate([rows[:start], person, rows[end:]]))
 
-    def remove(self, name: str) -> int:
-        """Forget ``name``; return how many embeddings were removed (0 if not enrolled)."""
+    def without(self, name: str) -> 'Gallery':
+        """The gallery without ``name`` (itself when ``name`` is not enrolled)."""
         name = validate_name(name)
-        with self._lock:
-            if name not in self._names:
-                return 0
-            index = self._names.index(name)
-            start = int(sum(self._counts[:index]))
-            count = self._counts[index]
-            self._embeddings = np.concatenate(
-                [self._embeddings[:start], self._embeddings[start + count:]])
-            del self._names[index]
-            del self._counts[index]
-            self._labels_cache = None
-            self.updated = _now_iso()
-            return count
+        i = self._person(name)
+        if i is None:
+            return self
+        start, end = int(self._starts[i]), int(self._starts[i] + self._counts[i])
+        return self._replace(
+            names=self._names[:i] + self._names[i + 1:],
+            counts=np.delete(self._counts, i), updated=_now_iso(),
+            embeddings=np.concatenate([self._embeddings[:start], self._embeddings[end:]]))
+
+    def with_threshold(self, threshold: float) -> 'Gallery':
+        """The same people matched at another cosine threshold."""
+        return self._replace(threshold=_check_threshold(threshold))
+
+    def with_calibration(self, calibration: Mapping) -> 'Gallery':
+        """The same people with another calibration record (a JSON object)."""
+        return self._replace(calibration=calibration)
 
     # ----------------------------------------------------------------- matching
     def person_similarities(self, embeddings) -> np.ndarray:
@@ -298,14 +350,13 @@ class Gallery:
         the person-grouped rows; for ranking and evaluation (``match`` needs only the best).
         """
         queries = _as_embedding_matrix(embeddings, 'the query embeddings')
-        with self._lock:
-            self._check_query_dimension(queries)
-            if not self._names:
-                return np.zeros((queries.shape[0], 0), dtype=np.float32)
-            # (N, Q): the layout that lets BLAS stream the big matrix once.
-            similarities = self._embeddings @ queries.T
-            return np.ascontiguousarray(
-                np.maximum.reduceat(similarities, self._starts(), axis=0).T)
+        self._check_query_dimension(queries)
+        if not self._names:
+            return np.zeros((queries.shape[0], 0), dtype=np.float32)
+        # (N, Q): the layout that lets BLAS stream the big matrix once.
+        similarities = self._embeddings @ queries.T
+        return np.ascontiguousarray(
+            np.maximum.reduceat(similarities, self._starts, axis=0).T)
 
     def match(self, embeddings) -> list[Match]:
         """Name each query embedding (D,) or (N, D): the best person, or ``UNKNOWN``.
@@ -314,20 +365,17 @@ class Gallery:
         which equals the arg-max of ``person_similarities`` but needs no per-person pass.
         """
         queries = _as_embedding_matrix(embeddings, 'the query embeddings')
-        with self._lock:
-            self._check_query_dimension(queries)
-            if not self._names:
-                return [Match(UNKNOWN, 0.0, -1.0) for _ in range(queries.shape[0])]
-            similarities = self._embeddings @ queries.T
-            best_rows = np.argmax(similarities, axis=0)
-            best = similarities[best_rows, np.arange(queries.shape[0])]
-            labels = self._labels()
-            names = self._names
-            threshold = self.threshold
+        self._check_query_dimension(queries)
+        if not self._names:
+            return [Match(UNKNOWN, 0.0, -1.0) for _ in range(queries.shape[0])]
+        similarities = self._embeddings @ queries.T
+        best_rows = np.argmax(similarities, axis=0)
+        best = similarities[best_rows, np.arange(queries.shape[0])]
+        threshold = self.threshold
         confidences = similarity_to_confidence(best, threshold)
         matches = []
         for row, similarity, confidence in zip(best_rows, best, np.atleast_1d(confidences)):
-            name = names[labels[row]] if similarity >= threshold else UNKNOWN
+            name = self._names[self._labels[row]] if similarity >= threshold else UNKNOWN
             matches.append(Match(name, float(confidence), float(similarity)))
         return matches
 
@@ -338,300 +386,36 @@ class Gallery:
                 f'query embeddings have {queries.shape[1]} dimensions but the gallery holds '
                 f'{dimension}: use the embedding model that made it ({self.model_id})')
 
-    # -------------------------------------------------------------- persistence
+    # ------------------------------------------------------- files (convenience)
     def save(self, path) -> None:
-        """Write the gallery to ``path`` atomically with owner-only permissions.
+        """Write to a gallery file atomically, owner-only (``gallery_store.write_gallery_file``).
 
-        The data go to a temporary file in the same directory (so ``os.replace`` is an
-        atomic rename on the same file system), are fsynced, then replace ``path``. On any
-        failure the temporary file is removed and the previous gallery file is untouched.
+        A plain write without the store's lock: for new files and tools. Edits of a gallery
+        that others may use go through a ``GalleryStore``.
         """
-        path = Path(path)
-        with self._lock:
-            embeddings = self._embeddings.copy()
-            labels = self._labels()
-            metadata = {
-                'format': 'face_recognition_ros.gallery',
-                'format_version': FORMAT_VERSION,
-                'model_id': self.model_id,
-                'threshold': self.threshold,
-                'dimension': int(embeddings.shape[1]),
-                'names': list(self._names),
-                'created': self.created,
-                'updated': self.updated,
-            }
-        directory = path.parent if str(path.parent) else Path('.')
-        if not directory.is_dir():
-            raise GalleryError(
-                f'cannot save the gallery to {path}: the folder {directory} does not exist')
-        try:
-            # mkstemp creates the file with os.open(..., 0o600): owner-only from the start.
-            fd, temp_name = tempfile.mkstemp(
-                prefix=f'.{path.name}.', suffix='.tmp', dir=str(directory))
-        except OSError as error:
-            raise GalleryError(
-                f'cannot save the gallery to {path}: {error.strerror or error}; check that '
-                f'the folder is writable') from error
-        try:
-            with os.fdopen(fd, 'wb') as handle:
-                _write_archive(handle, embeddings, labels, metadata)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(temp_name, 0o600)
-            os.replace(temp_name, path)
-        except BaseException as error:
-            try:
-                os.unlink(temp_name)
-            except OSError:
-                pass
-            if isinstance(error, Exception):
-                reason = error.strerror if isinstance(error, OSError) else None
-                raise GalleryError(
-                    f'cannot save the gallery to {path}: {reason or error}; the previous '
-                    f'file, if any, is unchanged') from error
-            raise
-        _fsync_directory(directory)
-        logger.info('saved gallery of %d people (%d embeddings) to %s',
-                    len(metadata['names']), embeddings.shape[0], path)
+        from .gallery_store import write_gallery_file
+        write_gallery_file(self, path)
 
     @classmethod
     def load(cls, path, expected_model_id: str | None = None) -> 'Gallery':
-        """Read a gallery file; refuse it if it was made by another embedding model.
-
-        Raises ``GalleryError`` for a missing, unreadable, corrupt or foreign file, and never
-        modifies the file.
-        """
-        path = Path(path)
-        if not path.exists():
-            raise GalleryError(
-                f'no gallery at {path}: enroll people first (python -m face_recognition_ros '
-                f'enroll --gallery {path} DIR) or check the path')
-        try:
-            with open(path, 'rb') as handle:
-                # Checked first: for a file that is no archive, numpy's own error says the
-                # file holds pickled data and suggests loading it unsafely, which is wrong
-                # advice for a gallery.
-                if not zipfile.is_zipfile(handle):
-                    raise ValueError('not an .npz archive: damaged, truncated or not a gallery')
-            loaded = np.load(path, allow_pickle=False)
-            if not isinstance(loaded, np.lib.npyio.NpzFile):  # a bare .npy array
-                raise ValueError('not an .npz archive')
-            with loaded as archive:
-                embeddings = np.asarray(archive['embeddings'])
-                labels = np.asarray(archive['labels'])
-                metadata = json.loads(str(archive['metadata']))
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile,
-                UnicodeDecodeError, TypeError) as error:
-            raise GalleryError(
-                f'the gallery file {path} is unreadable ({type(error).__name__}: {error}); '
-                f'it was left as it is: restore a backup or enroll again into a new file'
-            ) from error
-        try:
-            gallery = cls._from_arrays(embeddings, labels, metadata)
-        except (GalleryError, InvalidNameError, KeyError, TypeError, ValueError) as error:
-            raise GalleryError(
-                f'the gallery file {path} is unreadable (inconsistent content: {error}); it '
-                f'was left as it is: restore a backup or enroll again into a new file'
-            ) from error
-        if expected_model_id is not None and gallery.model_id != expected_model_id:
-            raise GalleryError(
-                f'the gallery {path} was made with the embedding model {gallery.model_id!r} '
-                f'but the pipeline uses {expected_model_id!r}: embeddings of different '
-                f'models cannot be compared; enroll the people again with this model into a '
-                f'new gallery, or pass the model that made it')
-        return gallery
-
-    @classmethod
-    def load_or_create(cls, path, model_id: str, threshold: float | None = None) -> 'Gallery':
-        """Load ``path`` if it exists (checking the model), else return a new empty gallery."""
-        if Path(path).exists():
-            gallery = cls.load(path, expected_model_id=model_id)
-            if threshold is not None:
-                gallery.threshold = float(threshold)
-            return gallery
-        return cls(model_id, threshold)
-
-    @classmethod
-    def _from_arrays(cls, embeddings: np.ndarray, labels: np.ndarray,
-                     metadata: dict) -> 'Gallery':
-        if not isinstance(metadata, dict):
-            raise GalleryError('metadata is not a JSON object')
-        if metadata.get('format_version') != FORMAT_VERSION:
-            raise GalleryError(
-                f'format version {metadata.get("format_version")!r} is not supported '
-                f'(this version reads {FORMAT_VERSION})')
-        names = metadata['names']
-        if not isinstance(names, list):
-            raise GalleryError('the names are not a list of distinct names')
-        names = [validate_name(name) for name in names]
-        if len(set(names)) != len(names):
-            raise GalleryError('the names are not a list of distinct names')
-        gallery = cls(str(metadata['model_id']), float(metadata['threshold']))
-        gallery.created = str(metadata.get('created', gallery.created))
-        gallery.updated = str(metadata.get('updated', gallery.updated))
-        if embeddings.dtype != np.float32 or embeddings.ndim != 2:
-            raise GalleryError(f'embeddings have dtype {embeddings.dtype} and shape '
-                               f'{embeddings.shape}, expected (N, D) float32')
-        if labels.ndim != 1 or labels.shape[0] != embeddings.shape[0] or (
-                labels.size and (labels.min() < 0 or labels.max() >= len(names))):
-            raise GalleryError('labels do not match the embeddings and names')
-        if embeddings.shape[0] == 0:
-            dimension = int(metadata.get('dimension', 0))
-            gallery._embeddings = np.zeros((0, dimension), dtype=np.float32)
-            if names:
-                raise GalleryError('names without embeddings')
-            return gallery
-        counts = np.bincount(labels.astype(np.intp), minlength=len(names))
-        if np.any(counts == 0):
-            raise GalleryError('a name has no embeddings')
-        # Group the rows by person (stable, so each person's order is kept).
-        order = np.argsort(labels, kind='stable')
-        gallery._embeddings = _as_embedding_matrix(embeddings[order], 'stored embeddings')
-        gallery._names = names
-        gallery._counts = [int(count) for count in counts]
-        return gallery
+        """Read a gallery file (``gallery_store.read_gallery_file``); refuse another model's."""
+        from .gallery_store import read_gallery_file
+        return read_gallery_file(path, expected_model_id)
 
 
-def _write_archive(handle, embeddings: np.ndarray, labels: np.ndarray, metadata: dict) -> None:
-    """Write the npz archive; a separate function so tests can inject a failure here."""
-    np.savez(handle, embeddings=embeddings.astype(np.float32), labels=labels.astype(np.int32),
-             metadata=np.array(json.dumps(metadata, ensure_ascii=False)))
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Persist the rename itself; best effort, as some file systems refuse directory fds."""
+def _frozen_dict(calibration: Mapping | None) -> dict:
+    """A JSON-safe copy of ``calibration`` (stores write it as JSON)."""
+    if calibration is None:
+        return {}
+    if not isinstance(calibration, Mapping):
+        raise GalleryError('the calibration of a gallery must be a JSON object (a dict)')
     try:
-        fd = os.open(str(directory), os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-# ---------------------------------------------------------------------- enrollment
-SKIP_NO_FACE = 'no face'
-SKIP_SEVERAL_FACES = 'several faces'
-SKIP_UNREADABLE = 'unreadable'
-
-
-@dataclass
-class PersonEnrollment:
-    """What ``enroll_folder`` did with one person's photos."""
-
-    name: str
-    used: list[str] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)
-    """(photo path, reason) for each photo that was not enrolled."""
-    error: str | None = None
-    """Why the whole person was skipped (an invalid folder name), else None."""
-
-
-@dataclass
-class EnrollmentReport:
-    """Per-person outcome of ``enroll_folder``."""
-
-    people: list[PersonEnrollment] = field(default_factory=list)
-
-    @property
-    def photos_used(self) -> int:
-        return sum(len(person.used) for person in self.people)
-
-    @property
-    def photos_skipped(self) -> int:
-        return sum(len(person.skipped) for person in self.people)
-
-    @property
-    def people_enrolled(self) -> list[str]:
-        return [person.name for person in self.people if person.used]
-
-    def to_dict(self) -> dict:
-        return {
-            'people': [{'name': p.name, 'used': p.used,
-                        'skipped': [{'photo': photo, 'reason': reason}
-                                    for photo, reason in p.skipped],
-                        'error': p.error} for p in self.people],
-            'photos_used': self.photos_used,
-            'photos_skipped': self.photos_skipped,
-            'people_enrolled': self.people_enrolled,
-        }
-
-
-def _image_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir()
-                  if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
-                  and not p.name.startswith('.'))
-
-
-def enroll_folder(gallery: Gallery, folder, pipeline, people: Iterable[str] | None = None
-                  ) -> EnrollmentReport:
-    """Enroll ``folder/<person>/*.jpg`` into ``gallery``: one embedding per usable photo.
-
-    ``pipeline`` is anything with ``embed_faces(image) -> [(Detection, embedding)]`` (a
-    ``FacePipeline``). A photo is used only when it holds exactly one face: with several
-    faces nobody can tell which one is the person, so such photos are skipped and
-    reported, as are photos with no face and unreadable files. The gallery is changed in
-    memory only; saving it is the caller's choice, so a failed enrollment never touches
-    the saved file. ``people`` limits enrollment to those sub-folder names.
-    """
-    from .image_io import load_image  # lazy: keeps gallery importable without OpenCV
-
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise GalleryError(
-            f'{folder} is not a folder: give a folder with one sub-folder of photos per person')
-    wanted = None if people is None else set(people)
-    report = EnrollmentReport()
-    subfolders = sorted(p for p in folder.iterdir()
-                        if p.is_dir() and not p.name.startswith('.'))
-    if wanted is not None:
-        # A mistyped --people name would otherwise end as "nothing could be enrolled".
-        missing = sorted(wanted - {p.name for p in subfolders})
-        if missing:
-            raise GalleryError(
-                f'no sub-folder {", ".join(repr(m) for m in missing)} in {folder}; its '
-                f'sub-folders are: {", ".join(p.name for p in subfolders) or "none"}')
-    loose = _image_files(folder)
-    if loose:
-        logger.warning('%d photos lie directly in %s and are ignored: put each person\'s '
-                       'photos in a sub-folder named after them', len(loose), folder)
-    for subfolder in subfolders:
-        if wanted is not None and subfolder.name not in wanted:
-            continue
-        try:
-            name = validate_name(subfolder.name)
-        except InvalidNameError as error:
-            report.people.append(PersonEnrollment(subfolder.name, error=str(error)))
-            continue
-        person = PersonEnrollment(name)
-        report.people.append(person)
-        embeddings = []
-        for photo in _image_files(subfolder):
-            try:
-                image = load_image(photo)
-            except ImageError as error:
-                logger.warning('skipping %s: %s', photo, error)
-                person.skipped.append((str(photo), SKIP_UNREADABLE))
-                continue
-            faces = pipeline.embed_faces(image)
-            if not faces:
-                person.skipped.append((str(photo), SKIP_NO_FACE))
-            elif len(faces) > 1:
-                person.skipped.append((str(photo), f'{SKIP_SEVERAL_FACES} ({len(faces)})'))
-            else:
-                embeddings.append(faces[0][1])
-                person.used.append(str(photo))
-        if not embeddings and not person.skipped:
-            person.error = 'no photos in the folder'
-        if embeddings:
-            gallery.add(name, np.stack(embeddings))
-    return report
+        return json.loads(json.dumps(dict(calibration)))
+    except (TypeError, ValueError) as error:
+        raise GalleryError(f'the calibration is not JSON: {error}') from error
 
 
 __all__ = [
-    'CONFIDENCE_SCALE', 'DEFAULT_THRESHOLD', 'EnrollmentReport', 'Gallery', 'PersonEnrollment',
-    'enroll_folder', 'similarity_to_confidence', 'validate_name',
+    'CONFIDENCE_SCALE', 'DEFAULT_THRESHOLD', 'MAX_EMBEDDINGS_PER_PERSON', 'Gallery',
+    'similarity_to_confidence', 'validate_name',
 ]

@@ -26,7 +26,6 @@ from __future__ import annotations
 import logging
 import math
 import time
-from pathlib import Path
 from typing import Sequence
 
 import cv2
@@ -121,6 +120,8 @@ class FacePipeline:
         self.tracker = (tracker or FaceTracker()) if tracking else None
         self.scene_cut_threshold = scene_cut_threshold
         self._thumbnail: np.ndarray | None = None
+        self.gallery_store = None
+        """The ``GalleryStore`` the gallery came from (set by ``build_pipeline``)."""
 
     # ---------------------------------------------------------------- gallery
     @property
@@ -359,8 +360,10 @@ def build_pipeline(gallery_path=None, detector_backend: str = 'yunet',
                    ) -> FacePipeline:
     """Build detector, embedder, gallery and pipeline from names and paths.
 
-    ``gallery_path`` None gives an empty gallery (everyone ``unknown``); a missing file is
-    an error unless ``create_gallery`` (enrollment starts a new one). ``threshold``
+    ``gallery_path`` (a file or a ``postgresql://`` URI, see ``gallery_store``) None gives
+    an empty gallery (everyone ``unknown``); a missing file is an error unless
+    ``create_gallery`` (enrollment starts a new one). The store is kept as
+    ``pipeline.gallery_store`` (None without a ``gallery_path``). ``threshold``
     overrides the gallery's stored threshold for this run. ``num_threads`` applies to
     both models (None: the backends' defaults).
     """
@@ -376,16 +379,22 @@ def build_pipeline(gallery_path=None, detector_backend: str = 'yunet',
         embedder_options.setdefault('num_threads', num_threads)
     detector = create_detector(detector_backend, **detector_options)
     embedder = create_embedder(embedder_backend, model_path=embedder_model, **embedder_options)
-    if gallery_path is not None and (Path(gallery_path).exists() or not create_gallery):
-        gallery = Gallery.load(gallery_path, expected_model_id=embedder.model_id)
-        if threshold is not None:
-            gallery.threshold = float(threshold)
+    store = None
+    if gallery_path is not None:
+        from .gallery_store import open_gallery_store
+        # A new gallery gets the embedder's threshold; a stored one keeps its own.
+        store = open_gallery_store(gallery_path, embedder.model_id, create=create_gallery,
+                                   threshold=default_threshold_for(embedder))
+        gallery = store.load()
     else:
-        gallery = Gallery(embedder.model_id,
-                          threshold if threshold is not None else default_threshold_for(embedder))
+        gallery = Gallery(embedder.model_id, default_threshold_for(embedder))
+    if threshold is not None:
+        gallery = gallery.with_threshold(float(threshold))
     tracker = FaceTracker(**(tracker_options or {})) if tracking else None
-    return FacePipeline(detector, embedder, gallery, tracker=tracker, tracking=tracking,
-                        scene_cut_threshold=scene_cut_threshold)
+    pipeline = FacePipeline(detector, embedder, gallery, tracker=tracker, tracking=tracking,
+                            scene_cut_threshold=scene_cut_threshold)
+    pipeline.gallery_store = store  # where the gallery lives, for edits and updates
+    return pipeline
 
 
 __all__ = ['STAGES', 'FacePipeline', 'build_pipeline', 'default_threshold_for',

@@ -80,7 +80,7 @@ def build_demo_gallery(path: Path, people: dict[str, Path] = DEMO_PEOPLE) -> dic
         if len(found) != 1:
             raise FaceRecognitionError(
                 f'{photo} shows {len(found)} faces, the demo needs exactly one per photo')
-        gallery.add(name, found[0][1])
+        gallery = gallery.with_person(name, found[0][1])
     path.parent.mkdir(parents=True, exist_ok=True)
     gallery.save(path)
     return gallery.counts()

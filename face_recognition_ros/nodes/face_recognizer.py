@@ -17,9 +17,18 @@ In ``face_pipeline`` (face_detector and this node in one process) the image and 
 subscriptions are replaced by ``recognize_detected``, which face_detector calls with each
 frame in memory; topics, services and parameters stay the same.
 
+Frames are recognised on one worker thread, the newest first: in the two-process layout
+the subscription callback only queues the pair (a frame that waits while a newer one
+arrives is dropped and counted on /diagnostics), in face_pipeline up to three wait.
+
 Services: ``~/enroll`` (a name and an image, or an empty image for the face in the latest
-frame), ``~/forget``, ``~/list_people``. Every change is saved atomically to
-``gallery_path`` before it is used, so the file and the node never disagree.
+frame), ``~/forget``, ``~/list_people``. The models of an enrollment run as a job on that
+same worker, so no two threads ever use one model session. Every change goes to the
+gallery store (``gallery_path``: a file, or a ``postgresql://`` database shared by a
+fleet) in one locked step that re-reads what others stored, and only then into use.
+Changes made by others (the CLI, another node, another robot) are picked up by a watcher
+thread within a second (``core/gallery_store.py``). Names are personal data: the log
+says who only at DEBUG level; a refused ``~/forget`` does not say who is enrolled.
 
 The default gallery is ``$ROS_HOME/face_recognition/gallery.npz`` (``~/.ros/...`` when
 ROS_HOME is unset), where ROS keeps other per-user state; a missing file means an empty
@@ -46,7 +55,9 @@ from vision_msgs.msg import Detection2DArray
 from face_recognition.msg import FaceArray
 from face_recognition.srv import Enroll, Forget, ListPeople
 from face_recognition_ros.core.errors import FaceRecognitionError, ImageError, InvalidNameError
+from face_recognition_ros.core.enrollment import check_enrollment_image
 from face_recognition_ros.core.gallery import Gallery, validate_name
+from face_recognition_ros.core.gallery_store import is_database_location
 from face_recognition_ros.core.pipeline import build_pipeline
 from face_recognition_ros.core.types import Detection
 from face_recognition_ros.nodes import message_pairing, node_support
@@ -77,15 +88,11 @@ def default_gallery_path() -> Path:
     return base.expanduser() / GALLERY_FILE
 
 
-def _copy_gallery(gallery: Gallery, without: str | None = None) -> Gallery:
-    """A new Gallery with the same people (minus ``without``): changes are made on a copy,
-    saved, and only then swapped in, so a failed save leaves the running gallery as it was."""
-    copy = Gallery(gallery.model_id, gallery.threshold)
-    copy.created = gallery.created
-    for name in gallery.names():
-        if name != without:
-            copy.add(name, gallery.embeddings_of(name))
-    return copy
+ENROLL_TIMEOUT_S = 30.0
+"""Longest an enrollment waits for the worker (a frame's recognition, then the models)."""
+
+STORE_WATCH_S = 0.5
+"""How long the watcher waits for a change of the store per round (then checks for stop)."""
 
 
 class FaceRecognizerNode(Node):
@@ -99,29 +106,31 @@ class FaceRecognizerNode(Node):
         super().__init__(NODE_NAME, **node_options)
         self._declare_parameters()
         p = self._parameter_values()
-        self.gallery_path = Path(p['gallery_path']).expanduser() if p['gallery_path'] \
-            else default_gallery_path()
+        location = p['gallery_path']
+        if not location:
+            location = default_gallery_path()
+        elif not is_database_location(location):
+            location = Path(location).expanduser()
         self.pipeline = build_pipeline(
-            gallery_path=self.gallery_path, create_gallery=True,
+            gallery_path=location, create_gallery=True,
             embedder_backend=p['embedder_backend'],
             embedder_model=p['embedder_model_path'] or None,
             tracker_options={'reembed_interval': p['reembed_interval']},
             num_threads=p['num_threads'] or None)
-        gallery = self.pipeline.gallery
-        # match_threshold overrides the gallery's threshold for this run only: enrollments
-        # save the gallery with the threshold it was made with.
-        self._saved_threshold = gallery.threshold
-        self._threshold = p['match_threshold'] or gallery.threshold
-        gallery.threshold = self._threshold
+        self.store = self.pipeline.gallery_store
+        # match_threshold overrides the stored threshold for this run only: the store keeps
+        # the threshold (and calibration) the gallery was made with.
+        self._threshold_override = p['match_threshold'] or None
+        self._stored = self.store.load()
+        gallery = self._for_matching(self._stored)
+        self.pipeline.gallery = gallery
         self.get_logger().info(
-            f'gallery {self.gallery_path}: {len(gallery)} people '
-            f'({", ".join(gallery.names()) or "nobody yet: call ~/enroll"}), '
-            f'threshold {gallery.threshold:.3f}, embedder {self.pipeline.embedder.model_id}')
+            f'gallery {self.store.location}: {len(gallery)} people'
+            f'{"" if len(gallery) else " (nobody yet: call ~/enroll)"}, threshold '
+            f'{gallery.threshold:.3f}, embedder {self.pipeline.embedder.model_id}')
+        self.get_logger().debug(f'enrolled: {", ".join(gallery.names())}')
 
         self._latest = None  # (frame, detections, received) of the last paired frame
-        # Frames (the executor's thread, or this node's worker in face_pipeline) and the
-        # services (the executor) both use the tracker and the gallery: one at a time.
-        self._pipeline_lock = threading.Lock()
         self._logged_problems: dict[str, float] = {}
         reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
         self._identified_pub = self.create_publisher(Detection2DArray, 'faces/identified',
@@ -137,13 +146,16 @@ class FaceRecognizerNode(Node):
         self.create_service(ListPeople, '~/list_people', self._on_list_people)
         self._diagnostics = node_support.NodeDiagnostics(self, 'face recognition')
         self._diagnostics.gallery_size = len(gallery)
-        if detections_in_process:
-            # Its own thread, so face_detector detects the next frame meanwhile, as with
-            # two processes.
-            self._worker = node_support.LatestFrameWorker(
-                lambda item: self._recognize_and_publish(*item), self.get_logger(),
-                name='face_recognizer', on_drop=self._diagnostics.count_dropped,
-                capacity=COMPOSED_QUEUE_FRAMES)
+        # The one thread that uses the models: frames, and enrollments as jobs. Its own
+        # thread, so the executor (face_detector's too in face_pipeline) goes on meanwhile.
+        self._worker = node_support.LatestFrameWorker(
+            self._process_frame, self.get_logger(), name='face_recognizer',
+            on_drop=self._diagnostics.count_dropped,
+            capacity=COMPOSED_QUEUE_FRAMES if detections_in_process else 1)
+        self._stopping = threading.Event()
+        self._watcher = threading.Thread(target=self._watch_store, name='gallery_watcher',
+                                         daemon=True)
+        self._watcher.start()
         source = 'face_detector in this process' if detections_in_process else \
             f'{self.resolve_topic_name("image")} + {self.resolve_topic_name("faces/detections")}'
         self.get_logger().info(
@@ -155,7 +167,8 @@ class FaceRecognizerNode(Node):
             return ParameterDescriptor(description=text, **ranges)
 
         self.declare_parameter('gallery_path', '', describe(
-            'Gallery file (.npz) to load and to save enrollments into. Empty: '
+            'Gallery file (.npz) to load and to save enrollments into, or a postgresql:// '
+            'URI of a database shared by several robots. Empty: '
             '$ROS_HOME/face_recognition/gallery.npz (~/.ros/... without ROS_HOME). '
             'A missing file is an empty gallery.', read_only=True))
         self.declare_parameter('match_threshold', 0.0, describe(
@@ -192,8 +205,24 @@ class FaceRecognizerNode(Node):
 
     # ---------------------------------------------------------------------- frames
     def _on_frame(self, image_msg: Image, detections_msg: Detection2DArray) -> None:
-        """A paired image and Detection2DArray from the topics."""
-        start = time.perf_counter()
+        """A paired image and Detection2DArray from the topics: queued for the worker."""
+        self._worker.submit(('topics', image_msg, detections_msg, time.perf_counter()))
+
+    def recognize_detected(self, header: Header, frame: np.ndarray,
+                           detections: Sequence[Detection]) -> None:
+        """A frame and its detections from face_detector in this process (face_pipeline).
+
+        The detections keep the detector's landmarks, which the topic cannot carry, so no
+        landmark search is needed for them. Queued for this node's worker thread.
+        """
+        self._worker.submit(('memory', header, frame, list(detections), None))
+
+    def _process_frame(self, item) -> None:
+        """On the worker: one queued frame."""
+        if item[0] == 'memory':
+            self._recognize_and_publish(*item[1:])
+            return
+        _, image_msg, detections_msg, start = item
         try:
             frame = image_msg_to_bgr(image_msg)
         except ImageError as error:
@@ -207,23 +236,13 @@ class FaceRecognizerNode(Node):
                               + ' | '.join(rejected), error=False)
         self._recognize_and_publish(image_msg.header, frame, detections, start)
 
-    def recognize_detected(self, header: Header, frame: np.ndarray,
-                           detections: Sequence[Detection]) -> None:
-        """A frame and its detections from face_detector in this process (face_pipeline).
-
-        The detections keep the detector's landmarks, which the topic cannot carry, so no
-        landmark search is needed for them. Queued for this node's worker thread.
-        """
-        self._worker.submit((header, frame, list(detections)))
-
     def _recognize_and_publish(self, header: Header, frame: np.ndarray,
                                detections: list[Detection], start: float | None = None
                                ) -> None:
         start = time.perf_counter() if start is None else start
         try:
-            with self._pipeline_lock:
-                result = self.pipeline.recognize(frame, detections)
-                self._latest = (frame, detections, time.monotonic())
+            result = self.pipeline.recognize(frame, detections)
+            self._latest = (frame, detections, time.monotonic())
         except FaceRecognitionError as error:
             self._diagnostics.count_error()
             self._log_problem(f'frame skipped: {error}')
@@ -251,9 +270,53 @@ class FaceRecognizerNode(Node):
             processing_ms=(time.perf_counter() - start) * 1000.0)
 
     def destroy_node(self):
-        if self._worker is not None:
-            self._worker.stop()
+        self._stopping.set()
+        self._worker.stop()
+        self._watcher.join(STORE_WATCH_S * 4)
+        self.store.close()
         return super().destroy_node()
+
+    # ---------------------------------------------------------------------- gallery
+    def _for_matching(self, stored: Gallery) -> Gallery:
+        if self._threshold_override is None:
+            return stored
+        return stored.with_threshold(self._threshold_override)
+
+    def _watch_store(self) -> None:
+        """Watcher thread: changes others made to the store go into use (on the worker)."""
+        problem = None
+        while not self._stopping.is_set():
+            try:
+                changed = self.store.changed(timeout=STORE_WATCH_S)
+            except Exception as error:  # noqa: BLE001 - keep naming with the last gallery
+                changed = None
+                self.store_problem = f'gallery unreadable: {error}'
+                self._stopping.wait(1.0)
+            else:
+                self.store_problem = self.store.problem or None
+            if self.store_problem != problem:
+                problem = self.store_problem
+                self._diagnostics.problem = problem
+                if problem:
+                    self.get_logger().warning(
+                        f'{problem}; naming goes on with the {len(self._stored)} people '
+                        'last loaded')
+                else:
+                    self.get_logger().info(f'gallery {self.store.location} reachable again')
+            if changed is not None:
+                self._worker.run_job(self._use_stored_gallery)
+
+    def _use_stored_gallery(self) -> None:
+        """On the worker: match with the store's newest value from the next frame on."""
+        stored = self.store.value
+        if stored is self._stored:
+            return
+        before = len(self._stored)
+        self._stored = stored
+        self.pipeline.gallery = self._for_matching(stored)  # every track identifies afresh
+        self._diagnostics.gallery_size = len(stored)
+        self.get_logger().info(f'gallery updated: {len(stored)} people (was {before})')
+
 
     def _log_problem(self, text: str, error: bool = True, period_s: float = 5.0) -> None:
         """Log a bad-input message at most once per period for each kind of problem.
@@ -274,102 +337,111 @@ class FaceRecognizerNode(Node):
     # -------------------------------------------------------------------- services
     def _on_enroll(self, request: Enroll.Request, response: Enroll.Response):
         response.success, response.samples = False, 0
-        gallery = self.pipeline.gallery
         try:
             name = validate_name(request.name)
         except InvalidNameError as error:
             response.message = f'not enrolled: {error}'
             return self._answer('enroll', response)
         try:
-            if image_is_empty(request.image):
-                if self._latest is None:
-                    response.message = (
-                        f'not enrolled: no frame received yet on '
-                        f'{self.resolve_topic_name("image")}; send an image with the '
-                        'request or start the camera and face_detector')
-                    return self._answer('enroll', response)
-                frame, detections, received = self._latest
-                age_s = time.monotonic() - received
-                if age_s > LATEST_FRAME_MAX_AGE_S:
-                    response.message = (
-                        f'not enrolled: the latest frame is {age_s:.0f} s old; is the camera '
-                        'still publishing? Enroll while the person is in view, or send an '
-                        'image with the request')
-                    return self._answer('enroll', response)
-                source = 'the latest frame'
-                found = self.pipeline.embed_faces(frame, detections)
-            else:
-                source = 'the image'
-                found = self.pipeline.embed_faces(image_msg_to_bgr(request.image))
+            if not image_is_empty(request.image):
+                # Before any decoding: a huge image must not make the node allocate it.
+                check_enrollment_image(request.image.width, request.image.height)
+            found, source = self._worker.run_job(
+                lambda: self._embed_for_enrollment(request.image)).result(ENROLL_TIMEOUT_S)
         except FaceRecognitionError as error:
             response.message = f'not enrolled: {error}'
-            return self._answer('enroll', response)
+            return self._answer('enroll', response, name)
+        except TimeoutError:
+            response.message = (f'not enrolled: the recognizer was busy for '
+                                f'{ENROLL_TIMEOUT_S:.0f} s; try again')
+            return self._answer('enroll', response, name)
+        if found is None:
+            response.message = f'not enrolled: {source}'
+            return self._answer('enroll', response, name)
         if not found:
             response.message = (f'not enrolled: no usable face in {source}; the person should '
                                 'face the camera, closer and well lit')
-            return self._answer('enroll', response)
+            return self._answer('enroll', response, name)
         if len(found) > 1:
             response.message = (f'not enrolled: {len(found)} faces in {source}; exactly one '
                                  'person must be in view (or send a cropped image)')
-            return self._answer('enroll', response)
+            return self._answer('enroll', response, name)
         embedding = np.asarray(found[0][1], dtype=np.float32)[None]
-        updated = _copy_gallery(gallery)
-        samples = updated.add(name, embedding)
-        if not self._save_and_use(updated, response):
-            return self._answer('enroll', response)
+        try:
+            stored = self.store.enroll({name: embedding})
+        except FaceRecognitionError as error:
+            response.message = f'gallery unchanged: {error}'
+            return self._answer('enroll', response, name)
+        self._use_now()
+        samples = stored.counts().get(name, 0)
         response.success, response.samples = True, int(samples)
         response.message = (f'enrolled {name!r} from {source}: {samples} sample(s); '
-                            f'saved to {self.gallery_path}')
-        return self._answer('enroll', response)
+                            f'stored in {self.store.location}')
+        return self._answer('enroll', response, name)
+
+    def _embed_for_enrollment(self, image_msg: Image):
+        """On the worker: (faces found, where) or (None, why not)."""
+        if not image_is_empty(image_msg):
+            return self.pipeline.embed_faces(image_msg_to_bgr(image_msg)), 'the image'
+        if self._latest is None:
+            return None, (f'no frame received yet on {self.resolve_topic_name("image")}; '
+                          'send an image with the request or start the camera and '
+                          'face_detector')
+        frame, detections, received = self._latest
+        age_s = time.monotonic() - received
+        if age_s > LATEST_FRAME_MAX_AGE_S:
+            return None, (f'the latest frame is {age_s:.0f} s old; is the camera still '
+                          'publishing? Enroll while the person is in view, or send an image '
+                          'with the request')
+        return self.pipeline.embed_faces(frame, detections), 'the latest frame'
+
+    def _use_now(self) -> None:
+        """The store's newest value in use before a service answers (the next frame)."""
+        try:
+            self._worker.run_job(self._use_stored_gallery).result(ENROLL_TIMEOUT_S)
+        except (TimeoutError, RuntimeError):
+            pass  # the watcher's job applies it a moment later
 
     def _on_forget(self, request: Forget.Request, response: Forget.Response):
         response.success = False
-        gallery = self.pipeline.gallery
         try:
             name = validate_name(request.name)
         except InvalidNameError as error:
             response.message = f'nothing forgotten: {error}'
             return self._answer('forget', response)
-        if name not in gallery:
-            response.message = (f'nothing forgotten: {name!r} is not enrolled (enrolled: '
-                                f'{", ".join(gallery.names()) or "nobody"})')
-            return self._answer('forget', response)
-        count = gallery.counts()[name]
-        if not self._save_and_use(_copy_gallery(gallery, without=name), response):
-            return self._answer('forget', response)
+        try:
+            _, counts = self.store.forget([name])
+        except FaceRecognitionError as error:
+            response.message = f'gallery unchanged: {error}'
+            return self._answer('forget', response, name)
+        if not counts.get(name):
+            # Who else is enrolled is not the caller's business: ~/list_people says it to
+            # those allowed to call it.
+            response.message = f'nothing forgotten: {name!r} is not enrolled'
+            return self._answer('forget', response, name)
+        self._use_now()
         response.success = True
-        response.message = (f'forgot {name!r} ({count} sample(s)); saved to '
-                            f'{self.gallery_path}')
-        return self._answer('forget', response)
+        response.message = (f'forgot {name!r} ({counts[name]} sample(s)); removed from '
+                            f'{self.store.location}')
+        return self._answer('forget', response, name)
 
     def _on_list_people(self, request: ListPeople.Request, response: ListPeople.Response):
-        counts = self.pipeline.gallery.counts()
+        counts = self.store.value.counts()
         response.names = sorted(counts)
         response.counts = [int(counts[name]) for name in response.names]
         return response
 
-    def _save_and_use(self, gallery: Gallery, response) -> bool:
-        """Persist ``gallery`` then make it the one in use; on failure keep the old one."""
-        try:
-            self.gallery_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            gallery.threshold = self._saved_threshold
-            gallery.save(self.gallery_path)
-        except (OSError, FaceRecognitionError) as error:
-            response.message = f'gallery unchanged: {error}'
-            return False
-        finally:
-            gallery.threshold = self._threshold
-        with self._pipeline_lock:
-            self.pipeline.gallery = gallery  # the setter makes every track identify afresh
-        self._diagnostics.gallery_size = len(gallery)
-        return True
-
-    def _answer(self, service: str, response):
+    def _answer(self, service: str, response, name: str | None = None):
+        """Log the outcome; the person's name only at DEBUG (names are personal data)."""
+        text = response.message
+        if name:
+            text = text.replace(repr(name), '<name>').replace(name, '<name>')
         # rclpy refuses two severities from one call site: one call per severity.
         if response.success:
-            self.get_logger().info(f'{service}: {response.message}')
+            self.get_logger().info(f'{service}: {text}')
         else:
-            self.get_logger().warning(f'{service} refused: {response.message}')
+            self.get_logger().warning(f'{service} refused: {text}')
+        self.get_logger().debug(f'{service}: {response.message}')
         return response
 
 

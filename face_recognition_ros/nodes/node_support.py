@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import contextlib
 import ctypes
 import ctypes.util
@@ -115,6 +116,9 @@ class NodeDiagnostics:
         self._reported = (0, 0, 0)
         self.values: dict[str, Any] = {}
         self.idle_message: str | None = None
+        self.problem: str | None = None
+        """A condition that makes the status WARN whatever the frames do (the gallery
+        database out of reach while the node names faces from memory)."""
         self._publisher = node.create_publisher(DiagnosticArray, DIAGNOSTICS_TOPIC, 10)
         self._timer = node.create_timer(period_s, self.publish)
 
@@ -171,6 +175,10 @@ class NodeDiagnostics:
             status.message = f'{new[1]} frames dropped, {new[2]} refused in the last period'
         else:
             status.level, status.message = DiagnosticStatus.OK, f'{rate:.1f} frames/s'
+        problem = self.problem
+        if problem:
+            status.level = max(status.level, DiagnosticStatus.WARN)
+            status.message = f'{problem}; {status.message}'
         values = {
             'rate_hz': f'{rate:.2f}',
             'processing_ms_median': _median_text(processing),
@@ -240,6 +248,10 @@ class LatestFrameWorker:
     ``submit`` never blocks the executor: at most ``capacity`` items wait (1: only the
     newest); a newer one pushes out the oldest waiting, calling ``on_drop`` for it, and
     wakes the worker. Exceptions of ``process`` are logged, never fatal.
+
+    ``run_job(function)`` queues other work for the same thread (never dropped, run before
+    the waiting frames) and returns a ``concurrent.futures.Future``: work that uses the
+    frames' models (an enrollment) then never runs beside them in a second thread.
     """
 
     def __init__(self, process: Callable[[Any], None], logger, name: str = 'frame_worker',
@@ -249,6 +261,7 @@ class LatestFrameWorker:
         self._on_drop = on_drop
         self._condition = threading.Condition()
         self._pending: collections.deque = collections.deque()
+        self._jobs: collections.deque = collections.deque()
         self._capacity = max(1, int(capacity))
         self._running = True
         self._busy = False
@@ -264,20 +277,46 @@ class LatestFrameWorker:
             self._pending.append(item)
             self._condition.notify()
 
+    def run_job(self, function: Callable[[], Any]) -> concurrent.futures.Future:
+        """Run ``function()`` on the worker thread; its result or exception in the future."""
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        with self._condition:
+            if not self._running:
+                future.set_exception(RuntimeError('the worker has stopped'))
+                return future
+            self._jobs.append((function, future))
+            self._condition.notify()
+        return future
+
     def idle(self) -> bool:
         """True when nothing waits and nothing is being processed."""
         with self._condition:
-            return not self._pending and not self._busy
+            return not self._pending and not self._jobs and not self._busy
 
     def _run(self) -> None:
         while True:
             with self._condition:
-                while self._running and not self._pending:
+                while self._running and not self._pending and not self._jobs:
                     self._condition.wait()
                 if not self._running:
+                    for _, future in self._jobs:
+                        future.set_exception(RuntimeError('the worker has stopped'))
+                    self._jobs.clear()
                     return
-                item = self._pending.popleft()
+                job = self._jobs.popleft() if self._jobs else None
+                item = None if job else self._pending.popleft()
                 self._busy = True
+            if job is not None:
+                function, future = job
+                try:
+                    if future.set_running_or_notify_cancel():
+                        future.set_result(function())
+                except BaseException as error:  # noqa: BLE001 - handed to the waiting caller
+                    future.set_exception(error)
+                finally:
+                    with self._condition:
+                        self._busy = False
+                continue
             try:
                 self._process(item)
             except Exception as error:  # noqa: BLE001 - one bad frame must not stop the node

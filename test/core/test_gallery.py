@@ -1,4 +1,4 @@
-"""Gallery: open-set matching, persistence that survives failures, names, enrollment."""
+"""Gallery: the immutable value, open-set matching, the file format, names, enrollment."""
 
 import json
 import os
@@ -9,10 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from face_recognition_ros.core import gallery as gallery_module
+from face_recognition_ros.core import gallery_store as gallery_module
 from face_recognition_ros.core.errors import GalleryError, InvalidNameError
+from face_recognition_ros.core.enrollment import MAX_ENROLL_IMAGE_PIXELS, enroll_folder
 from face_recognition_ros.core.gallery import (
-    DEFAULT_THRESHOLD, Gallery, enroll_folder, similarity_to_confidence, validate_name)
+    DEFAULT_THRESHOLD, MAX_EMBEDDINGS_PER_PERSON, Gallery, similarity_to_confidence,
+    validate_name)
 from face_recognition_ros.core.types import UNKNOWN
 
 FIXTURES = Path(__file__).resolve().parents[1] / 'fixtures'
@@ -29,7 +31,7 @@ def random_gallery():
     gallery = Gallery('test-model')
     people = {name: unit(rng.normal(size=(3, 128))) for name in ('ada', 'grace', 'alan')}
     for name, vectors in people.items():
-        gallery.add(name, vectors)
+        gallery = gallery.with_person(name, vectors)
     return gallery, people
 
 
@@ -61,15 +63,52 @@ def test_person_similarities_is_best_row_per_person(random_gallery):
         assert scores[0, column] == pytest.approx(float(np.max(people[name] @ query)), abs=1e-5)
 
 
-def test_add_extends_and_remove_forgets(random_gallery):
+def test_with_person_extends_and_without_forgets_leaving_the_old_value(random_gallery):
     gallery, people = random_gallery
-    gallery.add('ada', people['alan'][0])  # a second look of ada, here any vector
-    assert gallery.counts() == {'ada': 4, 'grace': 3, 'alan': 3}
-    assert gallery.match(people['alan'][0])[0].name in ('ada', 'alan')
-    assert gallery.remove('alan') == 3
-    assert gallery.remove('alan') == 0
-    assert gallery.names() == ['ada', 'grace'] and len(gallery) == 2
-    assert gallery.match(people['grace'][2])[0].name == 'grace'
+    extended = gallery.with_person('ada', people['alan'][0])  # a second look of ada
+    assert extended.counts() == {'ada': 4, 'grace': 3, 'alan': 3}
+    assert gallery.counts() == {'ada': 3, 'grace': 3, 'alan': 3}  # unchanged
+    assert extended.match(people['alan'][0])[0].name in ('ada', 'alan')
+    smaller = extended.without('alan')
+    assert smaller.without('alan') is smaller
+    assert smaller.names() == ['ada', 'grace'] and len(smaller) == 2
+    assert smaller.match(people['grace'][2])[0].name == 'grace'
+    np.testing.assert_array_equal(smaller.embeddings_of('grace'), people['grace'])
+    assert extended.match(people['alan'][2])[0].name == 'alan'  # the old value still names
+
+
+def test_a_gallery_value_cannot_be_changed(random_gallery):
+    gallery, _ = random_gallery
+    with pytest.raises(AttributeError, match='immutable'):
+        gallery.threshold = 0.5
+    with pytest.raises(ValueError):
+        gallery.embeddings[0, 0] = 1.0
+    with pytest.raises(ValueError):
+        gallery.embeddings_of('ada')[0, 0] = 1.0
+
+
+def test_the_oldest_embeddings_are_replaced_past_the_cap():
+    rng = np.random.default_rng(3)
+    vectors = unit(rng.normal(size=(MAX_EMBEDDINGS_PER_PERSON + 5, 64)))
+    gallery = Gallery('m').with_person('bob', unit(rng.normal(size=(2, 64))))
+    for row in vectors:
+        gallery = gallery.with_person('ada', row)
+    assert gallery.counts() == {'bob': 2, 'ada': MAX_EMBEDDINGS_PER_PERSON}
+    np.testing.assert_array_equal(gallery.embeddings_of('ada'), vectors[5:])
+
+
+def test_edits_cost_rows_not_people_times_rows():
+    # 20,000 people: the old person-by-person copy took seconds; slicing takes milliseconds.
+    import time
+    rng = np.random.default_rng(5)
+    rows = unit(rng.normal(size=(20000, 128)))
+    gallery = Gallery('m', names=[f'p{i}' for i in range(20000)], counts=[1] * 20000,
+                      embeddings=rows)
+    start = time.perf_counter()
+    gallery = gallery.with_person('p10000', unit(rng.normal(size=128))).without('p5')
+    assert time.perf_counter() - start < 1.0
+    assert gallery.counts()['p10000'] == 2 and 'p5' not in gallery and len(gallery) == 19999
+    assert gallery.match(rows[7])[0].name == 'p7'
 
 
 def test_empty_gallery_says_unknown():
@@ -80,21 +119,22 @@ def test_empty_gallery_says_unknown():
 def test_dimension_mismatch_is_refused(random_gallery):
     gallery, _ = random_gallery
     with pytest.raises(GalleryError, match='dimensions'):
-        gallery.add('bob', unit(np.ones(64)))
+        gallery.with_person('bob', unit(np.ones(64)))
     with pytest.raises(GalleryError, match='dimensions'):
         gallery.match(unit(np.ones(512)))
     with pytest.raises(GalleryError, match='NaN'):
-        gallery.add('bob', np.full(128, np.nan))
+        gallery.with_person('bob', np.full(128, np.nan))
 
 
 def test_round_trip_keeps_everything(tmp_path, random_gallery):
     gallery, people = random_gallery
-    gallery.threshold = 0.42
+    gallery = gallery.with_threshold(0.42).with_calibration({'scores': [0.1, 0.2], 'n': 3})
     path = tmp_path / 'people.npz'
     gallery.save(path)
     loaded = Gallery.load(path, expected_model_id='test-model')
     assert loaded.names() == gallery.names() and loaded.counts() == gallery.counts()
     assert loaded.threshold == 0.42 and loaded.model_id == 'test-model'
+    assert loaded.calibration == {'scores': [0.1, 0.2], 'n': 3}
     for name in people:
         np.testing.assert_allclose(loaded.embeddings_of(name), gallery.embeddings_of(name))
     # Data, not code: the archive opens without pickle and holds JSON metadata.
@@ -120,7 +160,7 @@ def test_failed_save_keeps_previous_file(tmp_path, random_gallery, monkeypatch):
     path = tmp_path / 'people.npz'
     gallery.save(path)
     before = path.read_bytes()
-    gallery.add('eve', unit(np.arange(1, 129)))
+    gallery = gallery.with_person('eve', unit(np.arange(1, 129)))
 
     def broken_write(handle, *args):
         handle.write(b'partial garbage')
@@ -159,7 +199,7 @@ def test_save_into_read_only_folder_keeps_previous_file(tmp_path, random_gallery
     path = folder / 'people.npz'
     gallery.save(path)
     before = path.read_bytes()
-    gallery.remove('ada')
+    gallery = gallery.without('ada')
     folder.chmod(0o500)
     try:
         with pytest.raises(GalleryError, match='writable'):
@@ -237,7 +277,7 @@ def test_invalid_names_are_refused(name):
 def test_add_refuses_bad_name(random_gallery):
     gallery, people = random_gallery
     with pytest.raises(InvalidNameError):
-        gallery.add('../etc', people['ada'])
+        gallery.with_person('../etc', people['ada'])
     assert gallery.names() == ['ada', 'grace', 'alan']
 
 
@@ -256,9 +296,9 @@ def embed_one(pipeline, path):
 
 
 def test_real_faces_same_person_matches_stranger_is_unknown(pipeline):
-    gallery = Gallery(pipeline.embedder.model_id)
-    gallery.add('obama', embed_one(pipeline, FIXTURES / 'obama_biden' / 'obama.jpg'))
-    gallery.add('biden', embed_one(pipeline, FIXTURES / 'obama_biden' / 'biden.jpg'))
+    gallery = Gallery(pipeline.embedder.model_id).with_person(
+        'obama', embed_one(pipeline, FIXTURES / 'obama_biden' / 'obama.jpg')).with_person(
+        'biden', embed_one(pipeline, FIXTURES / 'obama_biden' / 'biden.jpg'))
     obama2, = gallery.match(embed_one(pipeline, FIXTURES / 'obama_biden' / 'obama2.jpg'))
     assert obama2.name == 'obama' and obama2.confidence > 0.5
     for stranger in ('penny/penny1.png', 'sheldon/sheldon1.png', 'raj/raj1.png'):
@@ -280,18 +320,19 @@ def test_enroll_folder_reports_skipped_photos(tmp_path, pipeline):
     blank = np.full((200, 200, 3), 127, np.uint8)
     import cv2
     cv2.imwrite(str(people / 'biden' / 'wall.png'), blank)
+    side = int(MAX_ENROLL_IMAGE_PIXELS ** 0.5) + 1
+    cv2.imwrite(str(people / 'biden' / 'huge.png'), np.zeros((side, side, 3), np.uint8))
 
-    gallery = Gallery(pipeline.embedder.model_id)
-    report = enroll_folder(gallery, people, pipeline)
+    gallery, report = enroll_folder(Gallery(pipeline.embedder.model_id), people, pipeline)
     by_name = {person.name: person for person in report.people}
     assert gallery.counts() == {'biden': 1, 'obama': 1}
     reasons = {Path(photo).name: reason for photo, reason in by_name['obama'].skipped}
     assert reasons['broken.jpg'] == 'unreadable'
     assert reasons['both.jpg'].startswith('several faces')
-    assert [Path(p).name for p, _ in by_name['biden'].skipped] == ['wall.png']
-    assert by_name['biden'].skipped[0][1] == 'no face'
+    assert {Path(p).name: r for p, r in by_name['biden'].skipped} == {
+        'wall.png': 'no face', 'huge.png': 'too large'}
     assert by_name['bad:name\x01'].error and not by_name['bad:name\x01'].used
-    assert report.photos_used == 2 and report.photos_skipped == 3
+    assert report.photos_used == 2 and report.photos_skipped == 4
     json.dumps(report.to_dict())  # the CLI prints it
 
 
@@ -313,12 +354,10 @@ def test_threshold_override_outside_cosine_range_is_refused(tmp_path, random_gal
     # An override (the CLI's --threshold) below -1 named every stranger, above 1 nobody.
     gallery, _ = random_gallery
     with pytest.raises(GalleryError, match='not a cosine similarity'):
-        gallery.threshold = threshold
-    assert gallery.threshold == pytest.approx(0.363)
-    path = tmp_path / 'people.npz'
-    gallery.save(path)
+        gallery.with_threshold(threshold)
     with pytest.raises(GalleryError, match='not a cosine similarity'):
-        Gallery.load_or_create(path, gallery.model_id, threshold=threshold)
+        Gallery('m', threshold)
+    assert gallery.threshold == pytest.approx(0.363)
 
 
 def test_composed_and_decomposed_spellings_are_one_person(random_gallery):
@@ -330,11 +369,11 @@ def test_composed_and_decomposed_spellings_are_one_person(random_gallery):
     composed = unicodedata.normalize('NFC', 'José')
     assert decomposed != composed
     before = len(gallery.names())
-    gallery.add(decomposed, people['ada'][:1])
-    gallery.add(composed, people['ada'][1:])
+    gallery = gallery.with_person(decomposed, people['ada'][:1])
+    gallery = gallery.with_person(composed, people['ada'][1:])
     assert len(gallery.names()) == before + 1
     assert gallery.counts()[composed] == len(people['ada'])
-    assert gallery.remove(composed) == len(people['ada'])
+    gallery = gallery.without(decomposed)
     assert composed not in gallery.names() and decomposed not in gallery.names()
 
 
@@ -348,7 +387,6 @@ def test_enrolling_the_same_photo_again_adds_nothing(embedder, detector):
     ((_, first),) = pipeline.embed_faces(load_image(fixtures / 'obama.jpg'))
     ((_, again),) = pipeline.embed_faces(load_image(fixtures / 'obama.jpg'))
     ((_, other),) = pipeline.embed_faces(load_image(fixtures / 'obama2.jpg'))
-    gallery = Gallery(embedder.model_id)
-    assert gallery.add('obama', first) == 1
-    assert gallery.add('obama', again) == 1
-    assert gallery.add('obama', np.stack([again, other])) == 2
+    gallery = Gallery(embedder.model_id).with_person('obama', first)
+    assert gallery.with_person('obama', again).counts()['obama'] == 1
+    assert gallery.with_person('obama', np.stack([again, other])).counts()['obama'] == 2

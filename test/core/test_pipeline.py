@@ -18,15 +18,15 @@ from face_recognition_ros.core.types import UNKNOWN, Detection, Face
 def enroll(pipeline, gallery, name, path):
     faces = pipeline.embed_faces(load_image(path))
     assert len(faces) == 1, path
-    gallery.add(name, faces[0][1])
+    return gallery.with_person(name, faces[0][1])
 
 
 @pytest.fixture(scope='module')
 def obama_biden_gallery(detector, embedder, obama_biden_dir):
     gallery = Gallery(embedder.model_id)
     pipeline = FacePipeline(detector, embedder, gallery, tracking=False)
-    enroll(pipeline, gallery, 'obama', obama_biden_dir / 'obama.jpg')
-    enroll(pipeline, gallery, 'biden', obama_biden_dir / 'biden.jpg')
+    gallery = enroll(pipeline, gallery, 'obama', obama_biden_dir / 'obama.jpg')
+    gallery = enroll(pipeline, gallery, 'biden', obama_biden_dir / 'biden.jpg')
     return gallery
 
 
@@ -70,8 +70,9 @@ def test_group_photos_name_people_enrolled_from_crops(detector, embedder, faceap
     gallery = Gallery(embedder.model_id)
     pipeline = FacePipeline(detector, embedder, gallery, tracking=False)
     for crop in sorted(faceapi_dir.glob('*/*.png')):
-        enroll(pipeline, gallery, crop.parent.name, crop)
+        gallery = enroll(pipeline, gallery, crop.parent.name, crop)
     assert len(gallery) == 8 and gallery.num_embeddings == 16
+    pipeline.gallery = gallery
     expected = {'bbt1.jpg': ['raj', 'leonard', 'howard', 'sheldon'],
                 'bbt4.jpg': ['leonard', 'amy', 'raj', 'penny', 'sheldon', 'bernadette']}
     for photo, names_left_to_right in expected.items():
@@ -84,9 +85,10 @@ def test_clip_names_both_people_and_audience_stays_unknown(detector, embedder, f
                                                            clip_frames):
     gallery = Gallery(embedder.model_id)
     pipeline = FacePipeline(detector, embedder, gallery)
-    enroll(pipeline, gallery, 'lin', fixtures_dir / 'hamilton' / 'lin-manuel-miranda.png')
-    enroll(pipeline, gallery, 'alex', fixtures_dir / 'hamilton' / 'alex-lacamoire.png')
-    pipeline.gallery_changed()
+    gallery = enroll(pipeline, gallery, 'lin',
+                     fixtures_dir / 'hamilton' / 'lin-manuel-miranda.png')
+    gallery = enroll(pipeline, gallery, 'alex', fixtures_dir / 'hamilton' / 'alex-lacamoire.png')
+    pipeline.gallery = gallery
     names_by_frame = []
     ids_by_name = defaultdict(set)
     embedded = 0
@@ -137,8 +139,7 @@ def test_person_enrolled_while_in_view_is_named_on_next_frame(detector, embedder
     frame = load_image(obama_biden_dir / 'obama.jpg')
     assert pipeline.process(frame).faces[0].name == UNKNOWN
     pipeline.process(frame)
-    enroll(pipeline, gallery, 'obama', obama_biden_dir / 'obama2.jpg')
-    pipeline.gallery_changed()
+    pipeline.gallery = enroll(pipeline, gallery, 'obama', obama_biden_dir / 'obama2.jpg')
     face, = pipeline.process(frame).faces
     assert face.name == 'obama'
 

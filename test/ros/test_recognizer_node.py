@@ -238,16 +238,32 @@ def test_refused_enrollments_leave_the_gallery_file_untouched(
     assert sorted(Gallery.load(gallery_path).names()) == sorted([ALEX, LIN])
 
 
+def test_an_enrollment_image_over_the_size_limit_is_refused_before_decoding(
+        probe, gallery_path, recognizer):
+    before = gallery_path.read_bytes()
+    huge = probe.image_msg(np.zeros((8, 8, 3), np.uint8), 9)
+    huge.width, huge.height, huge.step = 5000, 5000, 15000  # claims 75 MB, holds 192 bytes
+
+    response = enroll(probe, 'Big Picture', huge)
+
+    assert not response.success and 'scale it down' in response.message
+    assert gallery_path.read_bytes() == before
+    assert 'Big Picture' not in recognizer.output()  # names only at DEBUG
+
+
 def test_bad_input_is_logged_and_the_node_carries_on(camera, probe, recognizer, gallery_path):
     before = gallery_path.read_bytes()
     frame = clip_frames(1)[0]
 
     # An encoding the node cannot read, then data shorter than height x step.
-    for mutate in (( lambda m: setattr(m, 'encoding', '32FC1')),
-                   (lambda m: setattr(m, 'data', m.data[:1000]))):
+    # One at a time: the node recognises the newest frame, so a frame that waits while a
+    # newer one arrives is dropped (and counted) without being looked at.
+    for mutate, logged in (((lambda m: setattr(m, 'encoding', '32FC1')), '32FC1'),
+                           ((lambda m: setattr(m, 'data', m.data[:1000])), 'truncated')):
         bad = camera.probe.image_msg(frame, next(_STAMPS))
         mutate(bad)
         camera.send(bad, detections_to_msg([], bad.header))
+        recognizer.wait_for_output(logged, timeout=10)
     # Detections whose image never comes.
     orphan = camera.probe.image_msg(frame, next(_STAMPS))
     camera.detections_pub.publish(detections_to_msg([], orphan.header))

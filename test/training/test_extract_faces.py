@@ -69,7 +69,7 @@ def test_gallery_sorts_known_people_and_leaves_strangers_unknown(photos, tmp_pat
     gallery = Gallery(embedder.model_id)
     for name in ('amy', 'raj'):
         crop = cv2.imread(str(sorted((tmp_path / 'first' / name).glob('*.png'))[0]))
-        gallery.add(name, embedder.embed([crop]))
+        gallery = gallery.with_person(name, embedder.embed([crop]))
     gallery_path = tmp_path / 'gallery.npz'
     gallery.save(gallery_path)
 
@@ -117,7 +117,7 @@ def test_unusable_gallery_stops_before_extracting_with_a_message(photos, tmp_pat
         gallery_path.write_bytes(b'PK\x03\x04 a damaged gallery')
     else:  # made by another embedding model, e.g. the classifier training/export.py writes
         gallery = Gallery('classifier-0123456789abcdef', 0.9)
-        gallery.add('amy', np.eye(1, 512, dtype=np.float32))
+        gallery = gallery.with_person('amy', np.eye(1, 512, dtype=np.float32))
         gallery.save(gallery_path)
 
     def no_extraction(*args, **kwargs):

@@ -228,33 +228,17 @@ def _add_rate_option(parser) -> None:
 
 
 # ------------------------------------------------------------------------ operating point
-def apply_operating_point(gallery, gallery_path, rate=None, fixed_threshold=None):
-    """Set ``gallery.threshold`` to its operating point; return the ``OperatingPoint``.
+def _for_matching(gallery, args):
+    """``(gallery at its operating point, OperatingPoint)`` for this run's options.
 
-    The threshold is re-derived from the gallery as it is (people, photos, their
-    between-person similarities) and its stored calibration on every load, enroll and
-    remove, so a gallery saved by an older version (threshold 0.363 in the file) gets the
-    derived one. ``fixed_threshold`` is what a model without a fitted impostor model keeps
-    (default: the gallery's stored threshold, i.e. the embedder's own).
+    The threshold is derived from the gallery as it is (people, photos, their
+    between-person similarities) and the calibration stored in it, every time it is loaded
+    (``open_set.matching_gallery``): nothing is written, and the nodes derive the same.
     """
     from face_recognition_ros.core import open_set
 
-    if rate is not None:
-        open_set.check_rate(rate)
-    calibration = open_set.load_calibration(gallery_path) if gallery_path else None
-    point = open_set.gallery_operating_point(
-        gallery, rate, calibration,
-        gallery.threshold if fixed_threshold is None else fixed_threshold)
-    gallery.threshold = point.threshold
-    return point
-
-
-def _describe_point(point) -> str:
-    if point.expected_false_name_rate is None:
-        return f'threshold {point.threshold:.4f} ({point.source})'
-    return (f'threshold {point.threshold:.4f} ({point.source}; about '
-            f'{100 * point.expected_false_name_rate:.2g} % of strangers named, target '
-            f'{100 * point.target_false_name_rate:g} %)')
+    return open_set.matching_gallery(gallery, getattr(args, 'max_false_name_rate', None),
+                                     getattr(args, 'threshold', None))
 
 
 def _build_pipeline(args, tracking: bool, create_gallery: bool = False):
@@ -272,9 +256,7 @@ def _build_pipeline(args, tracking: bool, create_gallery: bool = False):
         embedder_model=args.embedder_model, detector_options=detector_options,
         threshold=args.threshold, tracking=tracking, num_threads=args.threads,
         create_gallery=create_gallery)
-    if args.threshold is None and pipeline.gallery is not None:
-        apply_operating_point(pipeline.gallery, getattr(args, 'gallery', None),
-                              args.max_false_name_rate)
+    pipeline.gallery, pipeline.operating_point = _for_matching(pipeline.gallery, args)
     return pipeline
 
 
@@ -308,8 +290,10 @@ def cmd_enroll(args) -> int:
             f'unchanged')
     gallery = store.enroll({person.name: np.stack(person.embeddings)
                             for person in report.people if person.embeddings})
-    if args.threshold is not None and gallery.threshold != args.threshold:
-        gallery = store.set_calibration(gallery.calibration, threshold=args.threshold)
+    if args.threshold is not None:
+        # A fixed threshold replaces any calibration, for every user of this gallery.
+        gallery = store.set_calibration({'fixed_threshold': args.threshold},
+                                        threshold=args.threshold)
     summary = (f'enrolled {report.photos_used} photo(s) of {len(report.people_enrolled)} '
                f'people, skipped {report.photos_skipped}; {store.location} now holds '
                f'{len(gallery)} people ({gallery.num_embeddings} embeddings)')
@@ -343,17 +327,21 @@ def cmd_remove(args) -> int:
 
 
 def cmd_list(args) -> int:
+    from face_recognition_ros.core import open_set
+
     store = _open_store(args)
-    gallery = store.load()
+    stored = store.load()
     store.close()
+    gallery, point = _for_matching(stored, args)
     if args.json:
         _print_json({'gallery': store.location, 'model_id': gallery.model_id,
-                     'threshold': gallery.threshold, 'calibration': gallery.calibration,
+                     'threshold': gallery.threshold, 'operating_point': point.to_dict(),
+                     'stored_threshold': stored.threshold, 'calibration': gallery.calibration,
                      'people': gallery.counts(), 'created': gallery.created,
                      'updated': gallery.updated})
         return 0
     print(f'{store.location}: {len(gallery)} people, {gallery.num_embeddings} embeddings, '
-          f'model {gallery.model_id}, threshold {gallery.threshold}')
+          f'model {gallery.model_id}, {open_set.describe_operating_point(point)}')
     for name, count in gallery.counts().items():
         print(f'  {name}\t{count}')
     return 0
@@ -420,11 +408,10 @@ def cmd_calibrate(args) -> int:
     rate = open_set.check_rate(args.max_false_name_rate)
     args.threshold = None
     pipeline = _build_pipeline(args, tracking=False)
-    gallery = pipeline.gallery
+    gallery, before = pipeline.gallery, pipeline.operating_point
     if len(gallery) < 2:
         raise GalleryError(f'{args.gallery} holds {len(gallery)} people: calibrate needs at '
                            f'least 2 enrolled people; enroll them first')
-    before = apply_operating_point(gallery, args.gallery, rate)
     strangers, groups, photos = _stranger_embeddings(pipeline, Path(args.strangers))
     embeddings, labels = open_set.gallery_rows(gallery)
     # A face identical to an enrolled one is an enrolled photo in the wrong folder, not a
@@ -439,9 +426,11 @@ def cmd_calibrate(args) -> int:
                                      stranger_groups=np.array(groups),
                                      threshold_before=before.threshold)
     calibration['strangers_folder'] = str(Path(args.strangers).resolve())
-    open_set.save_calibration(args.gallery, calibration)
-    point = apply_operating_point(gallery, args.gallery, rate)
-    gallery.save(args.gallery)
+    # Stored inside the gallery (file or database), in one locked step, so every node and
+    # robot derives its threshold from it from now on.
+    stored = pipeline.gallery_store.set_calibration(calibration)
+    pipeline.gallery_store.close()
+    _, point = _for_matching(stored, args)
     report = {
         'gallery': str(args.gallery), 'strangers': calibration['strangers'],
         'stranger_people': calibration['stranger_people'], 'photos': photos,
@@ -452,7 +441,6 @@ def cmd_calibrate(args) -> int:
         'after': {'threshold': round(point.threshold, 4), 'source': point.source,
                   'strangers_named': calibration['rate_after'],
                   'margin': round(calibration['margin'], 4)},
-        'calibration': str(open_set.calibration_path(args.gallery)),
     }
     if args.json:
         _print_json(report)
@@ -468,8 +456,8 @@ def cmd_calibrate(args) -> int:
     if calibration['strangers'] < 100:
         print(f'note: {calibration["strangers"]} faces measure a rate of {100 * rate:g} % only '
               f'roughly; 100 or more faces of 10 or more people give a better calibration')
-    print(f'saved: {args.gallery} and {open_set.calibration_path(args.gallery)}; the threshold '
-          f'is re-derived from this calibration whenever people are enrolled or removed')
+    print(f'saved in {pipeline.gallery_store.location}; the threshold is re-derived from '
+          f'this calibration whenever people are enrolled or removed')
     return 0
 
 

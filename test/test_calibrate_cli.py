@@ -77,9 +77,11 @@ def test_calibrate_stores_a_threshold_that_meets_the_target_on_the_strangers(fol
     assert report['before']['strangers_named'] >= 0.2  # the 2 lookalike photos of 10
     assert report['after']['strangers_named'] <= 0.01
     assert report['after']['threshold'] > before
-    calibration_file = tmp_path / 'g.npz.calibration.json'
-    assert stat.S_IMODE(calibration_file.stat().st_mode) == 0o600
+    # kept inside the gallery file (owner-only), so every node and robot derives the same
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert not list(tmp_path.glob('*.calibration.json'))
     saved = listing(path)
+    assert saved['calibration']['target_false_name_rate'] == 0.01
     assert saved['operating_point']['source'] == 'calibrated'
     assert saved['threshold'] == pytest.approx(report['after']['threshold'], abs=1e-4)
     # identify uses it: the lookalike is no longer named
@@ -105,11 +107,11 @@ def test_a_gallery_saved_with_the_old_fixed_threshold_gets_the_derived_one(folde
     from face_recognition_ros.core.gallery import Gallery
 
     old = tmp_path / 'old.npz'
-    gallery = Gallery.load(folders / 'g.npz')
-    gallery.threshold = 0.363
-    gallery.save(old)
+    Gallery.load(folders / 'g.npz').with_threshold(0.363).save(old)
     listed = listing(old)
     assert listed['operating_point']['source'] == 'impostor model'
     assert listed['threshold'] != pytest.approx(0.363, abs=1e-3)
-    run_cli('remove', '-g', old, 'amy')  # saving writes the derived threshold
-    assert Gallery.load(old).threshold == pytest.approx(listing(old)['threshold'])
+    # deriving writes nothing: the stored threshold stays the embedder's own
+    run_cli('remove', '-g', old, 'amy')
+    assert Gallery.load(old).threshold == pytest.approx(0.363)
+    assert listing(old)['stored_threshold'] == pytest.approx(0.363)

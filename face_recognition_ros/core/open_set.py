@@ -60,7 +60,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -575,55 +574,42 @@ def gallery_operating_point(gallery, target_false_name_rate: float | None = None
                            calibration, fixed_threshold)
 
 
-def calibration_path(gallery_path) -> Path:
-    """Where the calibration of the gallery file ``gallery_path`` is kept, beside it.
+def describe_operating_point(point: OperatingPoint) -> str:
+    """The threshold and where it comes from, in one line for logs and the CLI."""
+    if point.expected_false_name_rate is None:
+        return f'threshold {point.threshold:.4f} ({point.source})'
+    return (f'threshold {point.threshold:.4f} ({point.source}; about '
+            f'{100 * point.expected_false_name_rate:.2g} % of strangers named, target '
+            f'{100 * point.target_false_name_rate:g} %)')
 
-    A separate JSON file until the gallery format stores it in its own metadata.
+
+def matching_gallery(gallery, target_false_name_rate: float | None = None,
+                     fixed_threshold: float | None = None):
+    """The stored ``gallery`` at its operating point, for matching; and that point.
+
+    Every store keeps the embedder's own threshold and the calibration (``calibrate``)
+    inside the gallery; the threshold used to name faces is derived from both and from the
+    gallery as it is, by whoever loads it (the CLI, each node, each robot of a fleet), so
+    they all agree and an enroll or forget anywhere moves it everywhere. Deriving is pure:
+    nothing is written. ``fixed_threshold`` (the CLI's ``--threshold``, the node's
+    ``match_threshold``) skips the derivation for this run.
     """
-    return Path(f'{gallery_path}.calibration.json')
-
-
-def load_calibration(gallery_path) -> dict | None:
-    """The stored calibration of a gallery file, or None when it has none."""
-    path = calibration_path(gallery_path)
-    if not path.exists():
-        return None
-    try:
-        data = json.loads(path.read_text(encoding='utf-8'))
-    except (OSError, ValueError) as error:
-        raise GalleryError(f'the calibration {path} is unreadable ({error}): delete it and '
-                           f'run calibrate again') from error
-    if not isinstance(data, dict):
-        raise GalleryError(f'the calibration {path} is not a JSON object: delete it and run '
-                           f'calibrate again')
-    return data
-
-
-def save_calibration(gallery_path, calibration: dict) -> None:
-    """Write the calibration beside the gallery: atomic, owner-only (it describes faces)."""
-    path = calibration_path(gallery_path)
-    text = json.dumps(calibration, indent=1) + '\n'
-    temp = path.with_name(f'.{path.name}.tmp')
-    try:
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, 'w', encoding='utf-8') as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except OSError as error:
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
-        raise GalleryError(f'cannot save the calibration to {path}: {error.strerror or error}'
-                           ) from error
+    if fixed_threshold is not None:
+        target = check_rate(DEFAULT_MAX_FALSE_NAME_RATE if target_false_name_rate is None
+                            else target_false_name_rate)
+        point = OperatingPoint(float(fixed_threshold), 'fixed', target, None)
+    else:
+        if target_false_name_rate is not None:
+            check_rate(target_false_name_rate)
+        point = gallery_operating_point(gallery, target_false_name_rate,
+                                        dict(gallery.calibration) or None, gallery.threshold)
+    return gallery.with_threshold(point.threshold), point
 
 
 __all__ = [
     'DEFAULT_MAX_FALSE_NAME_RATE', 'ImpostorModel', 'OperatingPoint', 'adapt_to_gallery',
-    'bundled_impostor_model', 'calibrate', 'calibration_model', 'calibration_path',
-    'check_rate', 'empirical_rate', 'false_name_rate', 'fit_impostor_model',
-    'gallery_operating_point', 'gallery_rows', 'load_calibration', 'operating_point',
-    'operating_threshold', 'pool_models', 'save_calibration', 'stranger_best_similarities',
+    'bundled_impostor_model', 'calibrate', 'calibration_model', 'check_rate',
+    'describe_operating_point', 'empirical_rate', 'false_name_rate', 'fit_impostor_model',
+    'gallery_operating_point', 'gallery_rows', 'matching_gallery', 'operating_point',
+    'operating_threshold', 'pool_models', 'stranger_best_similarities',
 ]

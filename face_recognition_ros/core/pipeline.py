@@ -122,6 +122,9 @@ class FacePipeline:
         self._thumbnail: np.ndarray | None = None
         self.gallery_store = None
         """The ``GalleryStore`` the gallery came from (set by ``build_pipeline``)."""
+        self.operating_point = None
+        """Why the gallery has its threshold (``open_set.OperatingPoint``), set by callers
+        that derive it (``open_set.matching_gallery``)."""
 
     # ---------------------------------------------------------------- gallery
     @property

@@ -54,6 +54,7 @@ from vision_msgs.msg import Detection2DArray
 
 from face_recognition.msg import FaceArray
 from face_recognition.srv import Enroll, Forget, ListPeople
+from face_recognition_ros.core import open_set
 from face_recognition_ros.core.errors import FaceRecognitionError, ImageError, InvalidNameError
 from face_recognition_ros.core.enrollment import check_enrollment_image
 from face_recognition_ros.core.gallery import Gallery, validate_name
@@ -118,16 +119,18 @@ class FaceRecognizerNode(Node):
             tracker_options={'reembed_interval': p['reembed_interval']},
             num_threads=p['num_threads'] or None)
         self.store = self.pipeline.gallery_store
-        # match_threshold overrides the stored threshold for this run only: the store keeps
-        # the threshold (and calibration) the gallery was made with.
+        # The threshold is derived from the gallery as it is and its stored calibration
+        # (core/open_set.py), the same way in every process; match_threshold fixes it for
+        # this run only, max_false_name_rate changes the target for this run only.
         self._threshold_override = p['match_threshold'] or None
+        self._false_name_rate = p['max_false_name_rate'] or None
         self._stored = self.store.load()
-        gallery = self._for_matching(self._stored)
+        gallery, point = self._for_matching(self._stored)
         self.pipeline.gallery = gallery
         self.get_logger().info(
             f'gallery {self.store.location}: {len(gallery)} people'
-            f'{"" if len(gallery) else " (nobody yet: call ~/enroll)"}, threshold '
-            f'{gallery.threshold:.3f}, embedder {self.pipeline.embedder.model_id}')
+            f'{"" if len(gallery) else " (nobody yet: call ~/enroll)"}, '
+            f'{open_set.describe_operating_point(point)}, embedder {self.pipeline.embedder.model_id}')
         self.get_logger().debug(f'enrolled: {", ".join(gallery.names())}')
 
         self._latest = None  # (frame, detections, received) of the last paired frame
@@ -172,10 +175,16 @@ class FaceRecognizerNode(Node):
             '$ROS_HOME/face_recognition/gallery.npz (~/.ros/... without ROS_HOME). '
             'A missing file is an empty gallery.', read_only=True))
         self.declare_parameter('match_threshold', 0.0, describe(
-            'Cosine similarity at or above which a face takes the enrolled name. 0: the '
-            "threshold stored in the gallery (SFace's published 0.363 for a new one).",
+            'Fixed cosine similarity at or above which a face takes the enrolled name. 0: '
+            'derived from max_false_name_rate, the gallery as it is and its calibration '
+            '(the same in every process and robot sharing the gallery).',
             read_only=True,
             floating_point_range=[FloatingPointRange(from_value=0.0, to_value=1.0)]))
+        self.declare_parameter('max_false_name_rate', 0.0, describe(
+            "Share of strangers' faces that may be given a name; the threshold follows from "
+            "it. 0: the target of the gallery's calibration (face_recognition calibrate), "
+            'else 0.01.', read_only=True,
+            floating_point_range=[FloatingPointRange(from_value=0.0, to_value=0.5)]))
         self.declare_parameter('embedder_backend', 'sface', describe(
             "Embedding model: 'sface' (bundled) or 'classifier' (an ONNX file exported by "
             'training/, named by embedder_model_path).', read_only=True))
@@ -199,7 +208,8 @@ class FaceRecognizerNode(Node):
             integer_range=[IntegerRange(from_value=0, to_value=64, step=1)]))
 
     def _parameter_values(self) -> dict:
-        names = ('gallery_path', 'match_threshold', 'embedder_backend', 'embedder_model_path',
+        names = ('gallery_path', 'match_threshold', 'max_false_name_rate', 'embedder_backend',
+                 'embedder_model_path',
                  'sync_slop', 'reembed_interval', 'publish_embeddings', 'num_threads')
         return {name: self.get_parameter(name).value for name in names}
 
@@ -277,10 +287,10 @@ class FaceRecognizerNode(Node):
         return super().destroy_node()
 
     # ---------------------------------------------------------------------- gallery
-    def _for_matching(self, stored: Gallery) -> Gallery:
-        if self._threshold_override is None:
-            return stored
-        return stored.with_threshold(self._threshold_override)
+    def _for_matching(self, stored: Gallery):
+        """``(gallery at its operating point, OperatingPoint)`` for this node's parameters."""
+        return open_set.matching_gallery(stored, self._false_name_rate,
+                                         self._threshold_override)
 
     def _watch_store(self) -> None:
         """Watcher thread: changes others made to the store go into use (on the worker)."""
@@ -313,9 +323,11 @@ class FaceRecognizerNode(Node):
             return
         before = len(self._stored)
         self._stored = stored
-        self.pipeline.gallery = self._for_matching(stored)  # every track identifies afresh
+        gallery, point = self._for_matching(stored)
+        self.pipeline.gallery = gallery  # every track identifies afresh
         self._diagnostics.gallery_size = len(stored)
-        self.get_logger().info(f'gallery updated: {len(stored)} people (was {before})')
+        self.get_logger().info(f'gallery updated: {len(stored)} people (was {before}), '
+                               f'{open_set.describe_operating_point(point)}')
 
 
     def _log_problem(self, text: str, error: bool = True, period_s: float = 5.0) -> None:

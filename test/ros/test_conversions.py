@@ -230,8 +230,8 @@ def test_scores_of_real_faces_mean_confidence_in_their_class(obama_biden_dir):
     from face_recognition_ros.core.pipeline import build_pipeline
 
     pipeline = build_pipeline(tracking=False, num_threads=2)
-    gallery = Gallery(pipeline.embedder.model_id)
-    gallery.add('obama', pipeline.embed_faces(load_image(obama_biden_dir / 'obama.jpg'))[0][1])
+    obama = pipeline.embed_faces(load_image(obama_biden_dir / 'obama.jpg'))[0][1]
+    gallery = Gallery(pipeline.embedder.model_id).with_person('obama', obama[None])
     pipeline.gallery = gallery
     known = pipeline.process(load_image(obama_biden_dir / 'obama2.jpg')).faces
     stranger = pipeline.process(load_image(obama_biden_dir / 'biden.jpg')).faces

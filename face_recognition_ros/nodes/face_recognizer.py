@@ -149,6 +149,7 @@ class FaceRecognizerNode(Node):
         self.create_service(ListPeople, '~/list_people', self._on_list_people)
         self._diagnostics = node_support.NodeDiagnostics(self, 'face recognition')
         self._diagnostics.gallery_size = len(gallery)
+        self._report_operating_point(point)
         # The one thread that uses the models: frames, and enrollments as jobs. Its own
         # thread, so the executor (face_detector's too in face_pipeline) goes on meanwhile.
         self._worker = node_support.LatestFrameWorker(
@@ -292,6 +293,15 @@ class FaceRecognizerNode(Node):
         return open_set.matching_gallery(stored, self._false_name_rate,
                                          self._threshold_override)
 
+    def _report_operating_point(self, point: open_set.OperatingPoint) -> None:
+        """The threshold in use and its origin on /diagnostics: every robot sharing a
+        gallery must show the same (and an operator can see what calibrate changed)."""
+        self._diagnostics.values['threshold'] = f'{point.threshold:.4f}'
+        self._diagnostics.values['threshold_source'] = point.source
+        expected = point.expected_false_name_rate
+        self._diagnostics.values['expected_false_name_rate'] = \
+            '' if expected is None else f'{expected:.4g}'
+
     def _watch_store(self) -> None:
         """Watcher thread: changes others made to the store go into use (on the worker)."""
         problem = None
@@ -326,6 +336,7 @@ class FaceRecognizerNode(Node):
         gallery, point = self._for_matching(stored)
         self.pipeline.gallery = gallery  # every track identifies afresh
         self._diagnostics.gallery_size = len(stored)
+        self._report_operating_point(point)
         self.get_logger().info(f'gallery updated: {len(stored)} people (was {before}), '
                                f'{open_set.describe_operating_point(point)}')
 

@@ -11,6 +11,9 @@ broken design misses by far (the old node never re-read its file at all), not me
 from __future__ import annotations
 
 import itertools
+import json
+import pathlib
+import shutil
 import subprocess
 import sys
 import threading
@@ -299,3 +302,68 @@ def test_postgresql_parallel_enrollments_and_a_node_killed_mid_enrollment(
     assert e.enroll('after the kill', images[0]).success
     assert e.names(fixture_image('obama_biden/obama2.jpg')) in (
         [n] for n in stored.names() + ['after the kill'])
+
+
+def _threshold_of(probe, namespace: str, wanted, timeout: float = 10.0) -> dict:
+    status = _diagnostic_of(probe, namespace, lambda s: wanted(
+        {v.key: v.value for v in s.values}), timeout)
+    return {v.key: v.value for v in status.values}
+
+
+def test_calibrate_with_the_cli_moves_the_threshold_of_every_running_robot(
+        ros_session, start_node, probe, detector, fixture_image, tmp_path):
+    """The calibration lives in the gallery: robots derive the same threshold from it.
+
+    A lookalike (other photos of an enrolled person, filed as strangers: the worst case)
+    is named by the robots until ``calibrate`` is run with it; then neither robot names it,
+    without a restart, and both show the CLI's threshold on /diagnostics.
+    """
+    from face_recognition_ros.core.pipeline import build_pipeline
+
+    fixtures = pathlib.Path(__file__).resolve().parent.parent / 'fixtures'
+    people, strangers = tmp_path / 'people', tmp_path / 'strangers'
+    for name in ('amy', 'bernadette', 'howard'):
+        shutil.copytree(fixtures / 'faceapi' / name, people / name)
+    (people / 'obama').mkdir()
+    shutil.copy(fixtures / 'obama_biden' / 'obama.jpg', people / 'obama')
+    for name in ('penny', 'raj', 'sheldon', 'stuart'):
+        shutil.copytree(fixtures / 'faceapi' / name, strangers / name)
+    (strangers / 'lookalike').mkdir()
+    for photo in ('obama2.jpg', 'obama_partial_face.jpg'):
+        shutil.copy(fixtures / 'obama_biden' / photo, strangers / 'lookalike')
+    path = tmp_path / 'gallery.npz'
+    done = cli('enroll', '--gallery', str(path), str(people), '--threads', '2')
+    assert done.returncode == 0, done.stderr
+
+    def listed():
+        return json.loads(cli('list', '--gallery', str(path), '--json').stdout)
+
+    before = listed()
+    start_robots(start_node, str(path), 'robot_e', 'robot_f')
+    cameras = [RobotCamera(probe, detector, ns) for ns in ('robot_e', 'robot_f')]
+    lookalike = fixture_image('obama_biden/obama2.jpg')
+    # Only a threshold above the lookalike's similarity leaves it unnamed: check it is so.
+    pipeline = build_pipeline(tracking=False, num_threads=2)
+    (_, embedding), = pipeline.embed_faces(lookalike)
+    obama = Gallery.load(path).embeddings_of('obama')
+    similarity = float((obama @ embedding).max())
+    assert before['threshold'] < similarity
+    for camera in cameras:
+        assert camera.names(lookalike) == ['obama']
+        shown = _threshold_of(probe, camera.ns, lambda v: 'threshold' in v)
+        assert float(shown['threshold']) == pytest.approx(before['threshold'], abs=1e-4)
+        assert shown['threshold_source'] == 'impostor model'
+
+    done = cli('calibrate', '--gallery', str(path), '--strangers', str(strangers), '--json',
+               '--threads', '2')
+    assert done.returncode == 0, done.stderr
+    after = listed()
+    assert after['operating_point']['source'] == 'calibrated'
+    assert after['threshold'] > similarity
+    for camera in cameras:
+        camera.seconds_until(lookalike, lambda names: names == [UNKNOWN], limit=5.0)
+        shown = _threshold_of(probe, camera.ns, lambda v: v.get('threshold_source')
+                              == 'calibrated')
+        assert float(shown['threshold']) == pytest.approx(after['threshold'], abs=1e-4)
+    # The enrolled photo itself is still named: the rise did not blind the robots.
+    assert cameras[0].names(fixture_image('obama_biden/obama.jpg')) == ['obama']

@@ -149,13 +149,13 @@ def _normal_cdf(x: np.ndarray) -> np.ndarray:
 
 
 def _counts_histogram(counts: Sequence[int]) -> dict[int, int]:
-    histogram: dict[int, int] = {}
-    for count in counts:
-        count = int(count)
-        if count < 1:
-            raise GalleryError(f'every enrolled person needs at least one embedding, got {count}')
-        histogram[count] = histogram.get(count, 0) + 1
-    return histogram
+    """{embeddings per person: people with that many}; vectorised (galleries of 10^5)."""
+    counts = np.asarray(counts, dtype=np.int64).reshape(-1)
+    if counts.size and counts.min() < 1:
+        raise GalleryError(f'every enrolled person needs at least one embedding, got '
+                           f'{int(counts.min())}')
+    values, people = np.unique(counts, return_counts=True)
+    return dict(zip(values.tolist(), people.tolist()))
 
 
 def false_name_rate(threshold: float, counts_per_person: Sequence[int],
@@ -329,7 +329,8 @@ def _update_mean(prior: ImpostorModel, observed_mean: float, observed_var: float
 
 ADAPTATION_ROWS = 2000
 """At most this many enrolled rows go into the gallery's own statistics (an N x N product):
-the first photos of each person, so a gallery of 100,000 embeddings costs milliseconds."""
+the first photos of each person, so the cost stops growing with the gallery (measured by
+benchmarks/gallery_store.py, ``derive``; docs/benchmarks.md)."""
 
 
 def _subsample(embeddings: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -379,6 +380,11 @@ def _bundled_models() -> dict:
             return json.load(handle).get('models', {})
     except (OSError, ValueError):
         return {}
+
+
+def bundled_model_ids() -> list[str]:
+    """The embedding models that come with a fitted impostor model."""
+    return sorted(_bundled_models())
 
 
 def bundled_impostor_model(model_id: str) -> ImpostorModel | None:
@@ -550,19 +556,16 @@ def calibrate(model_id: str, embeddings: np.ndarray, labels: np.ndarray,
 
 # ------------------------------------------------------------------- gallery glue
 def gallery_rows(gallery) -> tuple[np.ndarray, np.ndarray]:
-    """(embeddings (N, D), person index (N,)) of a gallery, through its public API."""
-    names = gallery.names()
-    blocks = [gallery.embeddings_of(name) for name in names]
-    if not blocks:
+    """(embeddings (N, D), person index (N,)) of a gallery: its own matrix, no copy."""
+    if not len(gallery):
         return np.zeros((0, 0), np.float32), np.zeros(0, np.intp)
-    labels = np.concatenate([np.full(len(block), i, np.intp) for i, block in enumerate(blocks)])
-    return np.concatenate(blocks).astype(np.float32), labels
+    return gallery.embeddings, np.asarray(gallery.labels, np.intp)
 
 
 def gallery_operating_point(gallery, target_false_name_rate: float | None = None,
                             calibration: dict | None = None,
                             fixed_threshold: float = 0.363) -> OperatingPoint:
-    """``operating_point`` of a gallery object (anything with names() and embeddings_of()).
+    """``operating_point`` of a ``Gallery`` as it is (its rows, people and model id).
 
     ``target_false_name_rate`` None: the calibration's target, else the default 1 %.
     """
@@ -608,7 +611,7 @@ def matching_gallery(gallery, target_false_name_rate: float | None = None,
 
 __all__ = [
     'DEFAULT_MAX_FALSE_NAME_RATE', 'ImpostorModel', 'OperatingPoint', 'adapt_to_gallery',
-    'bundled_impostor_model', 'calibrate', 'calibration_model', 'check_rate',
+    'bundled_impostor_model', 'bundled_model_ids', 'calibrate', 'calibration_model', 'check_rate',
     'describe_operating_point', 'empirical_rate', 'false_name_rate', 'fit_impostor_model',
     'gallery_operating_point', 'gallery_rows', 'matching_gallery', 'operating_point',
     'operating_threshold', 'pool_models', 'stranger_best_similarities',

@@ -324,16 +324,29 @@ class FaceRecognizerNode(Node):
                 else:
                     self.get_logger().info(f'gallery {self.store.location} reachable again')
             if changed is not None:
-                self._worker.run_job(self._use_stored_gallery)
+                self._use_stored_gallery()
 
-    def _use_stored_gallery(self) -> None:
-        """On the worker: match with the store's newest value from the next frame on."""
+    def _use_stored_gallery(self):
+        """Match with the store's newest value from the next frame on; the worker's job.
+
+        The threshold is derived here, on the calling thread (the watcher, a service),
+        while the worker goes on naming frames with the previous value: at 100,000 people
+        it takes about half a second (docs/benchmarks.md). Only the swap runs on the worker.
+        """
         stored = self.store.value
         if stored is self._stored:
+            return None
+        gallery, point = self._for_matching(stored)
+        return self._worker.run_job(lambda: self._swap_gallery(stored, gallery, point))
+
+    def _swap_gallery(self, stored: Gallery, gallery: Gallery,
+                      point: open_set.OperatingPoint) -> None:
+        """On the worker. A value older than the store's newest is skipped: the job of the
+        newest one (queued by whoever saw it) puts that one into use."""
+        if stored is self._stored or stored is not self.store.value:
             return
         before = len(self._stored)
         self._stored = stored
-        gallery, point = self._for_matching(stored)
         self.pipeline.gallery = gallery  # every track identifies afresh
         self._diagnostics.gallery_size = len(stored)
         self._report_operating_point(point)
@@ -421,7 +434,9 @@ class FaceRecognizerNode(Node):
     def _use_now(self) -> None:
         """The store's newest value in use before a service answers (the next frame)."""
         try:
-            self._worker.run_job(self._use_stored_gallery).result(ENROLL_TIMEOUT_S)
+            job = self._use_stored_gallery()
+            if job is not None:
+                job.result(ENROLL_TIMEOUT_S)
         except (TimeoutError, RuntimeError):
             pass  # the watcher's job applies it a moment later
 

@@ -29,7 +29,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from face_recognition_ros.nodes.demo import dds_environment, package_paths  # noqa: E402
+from face_recognition_ros.tools.demo import dds_environment, package_paths  # noqa: E402
 from face_recognition_ros.nodes.node_support import (KEEP_FRAME_BUFFERS_ENV,  # noqa: E402
                                                      image_qos, keep_frame_buffers,
                                                      reserved_domain_id)

@@ -59,10 +59,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from face_recognition_ros.nodes.demo import (COMPOSED_EXECUTABLES,  # noqa: E402
-                                             DEFAULT_CLIP, NODES, NodeProcess,
-                                             build_demo_gallery, dds_environment,
-                                             package_paths, write_parameters)
+from face_recognition_ros.tools.demo import (COMPOSED_EXECUTABLES,  # noqa: E402
+                                             DEFAULT_CLIP, NODES, build_demo_gallery,
+                                             dds_environment, package_paths,
+                                             write_parameters)
+from face_recognition_ros.tools.processes import NodeProcess, node_command  # noqa: E402
 from face_recognition_ros.nodes.node_support import (keep_frame_buffers,  # noqa: E402
                                                      reserved_domain_id)
 
@@ -334,7 +335,8 @@ def run_ros(args, work: Path, layout: str) -> dict:
                     'FASTRTPS_DEFAULT_PROFILES_FILE', 'ROS_LOCALHOST_ONLY'):
             if key in env:
                 os.environ[key] = env[key]
-        processes = {name: NodeProcess(lib_dir / name, params, env, logs / f'{name}.log')
+        processes = {name: NodeProcess(name, node_command(lib_dir / name, params), env,
+                                       logs / f'{name}.log')
                      for name in LAYOUTS[layout]}
         for process in processes.values():
             stack.callback(process.stop)

@@ -8,4 +8,4 @@
 set -euo pipefail
 # shellcheck disable=SC1091
 . "$(dirname "${BASH_SOURCE[0]}")/prepare.sh"
-exec python -m face_recognition_ros.nodes.demo "$@"
+exec python -m face_recognition_ros.tools.demo "$@"

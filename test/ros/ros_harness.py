@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,8 @@ import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterable
+
+from face_recognition_ros.tools.processes import NodeProcess
 
 REPO = Path(__file__).resolve().parents[2]
 WORKSPACE = Path(os.environ.get('FR_WS', REPO)).resolve()
@@ -217,67 +218,6 @@ def _parameters_yaml(parameters: dict[str, Any]) -> str:
 
     # JSON is valid YAML and keeps types exact (floats stay floats, lists stay lists).
     return json.dumps({'/**': {'ros__parameters': parameters}}, indent=1)
-
-
-class NodeProcess:
-    """One node executable running as a child process; its output goes to a log file."""
-
-    def __init__(self, executable: str, args: list[str], env: dict[str, str], log_path: Path):
-        self.executable = executable
-        self.args = args
-        self.log_path = log_path
-        self._log = open(log_path, 'wb')  # noqa: SIM115 - closed in stop()
-        self.returncode: int | None = None
-        self.popen = subprocess.Popen(
-            args, env=env, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
-            cwd=str(log_path.parent), preexec_fn=_default_sigint)
-
-    def output(self) -> str:
-        """Everything the process wrote to stdout and stderr so far."""
-        if not self._log.closed:
-            self._log.flush()
-        return self.log_path.read_text(errors='replace')
-
-    def is_running(self) -> bool:
-        return self.popen.poll() is None
-
-    def wait_for_output(self, text: str, timeout: float = DEFAULT_TIMEOUT_S) -> str:
-        """Wait until ``text`` appears in the output; return the output. Fails if it exits."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            output = self.output()
-            if text in output:
-                return output
-            if not self.is_running():
-                raise AssertionError(
-                    f'{self.executable} exited with {self.popen.returncode} before printing '
-                    f'{text!r}. Its output:\n{output}')
-            time.sleep(0.05)
-        raise AssertionError(f'{self.executable} did not print {text!r} within {timeout} s. '
-                             f'Its output:\n{self.output()}')
-
-    def stop(self, timeout: float = 10.0) -> int:
-        """SIGINT (Ctrl-C) and wait; SIGTERM, then SIGKILL if it hangs. Returns the exit code."""
-        if self.returncode is not None:
-            return self.returncode
-        for sig, wait_s in ((signal.SIGINT, timeout), (signal.SIGTERM, 5.0),
-                            (signal.SIGKILL, 5.0)):
-            if self.popen.poll() is not None:
-                break
-            self.popen.send_signal(sig)
-            try:
-                self.popen.wait(wait_s)
-            except subprocess.TimeoutExpired:
-                continue
-        self.returncode = self.popen.wait()
-        self._log.close()
-        return self.returncode
-
-
-def _default_sigint() -> None:
-    # A test run started from a non-interactive script may ignore SIGINT, and children
-    # inherit that: Ctrl-C must reach the node as it would in a terminal.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 # --- The in-test node ---------------------------------------------------------------------

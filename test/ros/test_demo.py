@@ -1,6 +1,6 @@
 """The README's first command: the demo runs the whole ROS pipeline and says what it saw.
 
-Runs ``python -m face_recognition_ros.nodes.demo --max-frames 30`` (the first second of the
+Runs ``python -m face_recognition_ros.tools.demo --max-frames 30`` (the first second of the
 bundled clip, where both enrolled people are on stage) as the user would, in this test
 run's ROS domain, and checks that it exits by itself and that its outputs hold what the
 clip shows: both people by name, one JSON line per identified frame with the image stamp,
@@ -16,7 +16,7 @@ import sys
 import cv2
 import pytest
 
-from face_recognition_ros.nodes.demo import DEMO_PEOPLE, REPO
+from face_recognition_ros.tools.demo import DEMO_PEOPLE, REPO
 
 MAX_FRAMES = 30
 
@@ -26,7 +26,7 @@ MAX_FRAMES = 30
 def test_demo_runs_the_pipeline_on_the_clip_and_reports(ros_session, tmp_path, layout):
     output = tmp_path / 'demo'
     result = subprocess.run(
-        [sys.executable, '-m', 'face_recognition_ros.nodes.demo', '--max-frames',
+        [sys.executable, '-m', 'face_recognition_ros.tools.demo', '--max-frames',
          str(MAX_FRAMES), '--output', str(output)] + layout,
         env=ros_session.env, cwd=REPO, capture_output=True, text=True, timeout=150,
         check=False)

@@ -27,7 +27,7 @@ from face_recognition.srv import Enroll, Forget
 from face_recognition_ros.core.gallery import Gallery
 from face_recognition_ros.core.gallery_store import open_gallery_store
 from face_recognition_ros.core.types import UNKNOWN, Detection
-from face_recognition_ros.nodes.demo import DEMO_PEOPLE, build_demo_gallery
+from face_recognition_ros.tools.demo import DEMO_PEOPLE, build_demo_gallery
 from face_recognition_ros.ros_conversions import detections_to_msg, faces_from_identified_msg
 from ros_harness import stamp_of
 

@@ -21,7 +21,7 @@ from face_recognition.msg import FaceArray
 from face_recognition.srv import Enroll, Forget
 from face_recognition_ros.core.gallery import Gallery
 from face_recognition_ros.core.types import UNKNOWN
-from face_recognition_ros.nodes.demo import build_demo_gallery
+from face_recognition_ros.tools.demo import build_demo_gallery
 from face_recognition_ros.ros_conversions import faces_from_identified_msg
 import ros_harness
 from ros_harness import stamp_of

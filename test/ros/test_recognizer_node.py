@@ -25,7 +25,7 @@ from face_recognition.msg import FaceArray
 from face_recognition.srv import Enroll, Forget, ListPeople
 from face_recognition_ros.core.gallery import Gallery
 from face_recognition_ros.core.types import UNKNOWN, Detection
-from face_recognition_ros.nodes.demo import DEFAULT_CLIP, build_demo_gallery
+from face_recognition_ros.tools.demo import DEFAULT_CLIP, build_demo_gallery
 from face_recognition_ros.ros_conversions import detections_to_msg, faces_from_identified_msg
 import ros_harness
 from ros_harness import stamp_of

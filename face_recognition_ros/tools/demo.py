@@ -1,6 +1,6 @@
 """The demo: the whole ROS 2 pipeline on the bundled clip, and what it saw.
 
-    python -m face_recognition_ros.nodes.demo [--max-frames N] [--output output/demo]
+    python -m face_recognition_ros.tools.demo [--max-frames N] [--output output/demo]
 
 (``scripts/demo.sh`` sets up ROS 2, builds the package and runs this.) Steps:
 1. enroll the clip's two people from one photo each (``test/fixtures/hamilton``) into a
@@ -26,8 +26,6 @@ import contextlib
 import json
 import logging
 import os
-import signal
-import subprocess
 import sys
 import threading
 import time
@@ -36,6 +34,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
+from face_recognition_ros.tools.processes import NodeProcess, node_command
 
 PACKAGE = 'face_recognition'
 REPO = Path(__file__).resolve().parents[2]
@@ -100,67 +100,6 @@ def package_paths() -> tuple[Path, Path]:
             f'the ROS 2 package {PACKAGE} is not on AMENT_PREFIX_PATH: run scripts/demo.sh, '
             'or scripts/build_ros.sh then `source scripts/ros_env.sh`') from error
     return prefix / 'lib' / PACKAGE, share
-
-
-class NodeProcess:
-    """One node executable as a child process, its output in a log file."""
-
-    def __init__(self, executable: Path, params_files: list[Path], env: dict[str, str],
-                 log_path: Path):
-        self.name = executable.name
-        self.log_path = log_path
-        args = [str(executable), '--ros-args']
-        for params in params_files:
-            args += ['--params-file', str(params)]
-        self._log = open(log_path, 'wb')  # noqa: SIM115 - closed in stop()
-        self.popen = subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL,
-                                      stdout=self._log, stderr=subprocess.STDOUT,
-                                      preexec_fn=_default_sigint)
-        self.pid = self.popen.pid
-
-    def is_running(self) -> bool:
-        return self.popen.poll() is None
-
-    def peak_rss_kib(self) -> int | None:
-        """VmHWM (peak resident memory) of the running process, in KiB."""
-        try:
-            for line in Path(f'/proc/{self.pid}/status').read_text().splitlines():
-                if line.startswith('VmHWM:'):
-                    return int(line.split()[1])
-        except OSError:
-            return None
-        return None
-
-    def cpu_seconds(self) -> float | None:
-        """User + system CPU time the process has used so far (all its threads)."""
-        try:
-            stat = Path(f'/proc/{self.pid}/stat').read_text()
-        except OSError:
-            return None
-        fields = stat[stat.rindex(')') + 2:].split()  # after "pid (name) "
-        return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
-
-    def output(self) -> str:
-        self._log.flush()
-        return self.log_path.read_text(errors='replace')
-
-    def stop(self, timeout: float = 10.0) -> int:
-        """Ctrl-C, then SIGTERM, then SIGKILL if it hangs; this process only."""
-        for sig, wait_s in ((signal.SIGINT, timeout), (signal.SIGTERM, 5.0),
-                            (signal.SIGKILL, 5.0)):
-            if self.popen.poll() is not None:
-                break
-            self.popen.send_signal(sig)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.popen.wait(wait_s)
-        code = self.popen.wait()
-        self._log.close()
-        return code
-
-
-def _default_sigint() -> None:
-    # Started from a script, children may inherit an ignored SIGINT: give Ctrl-C back.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def write_parameters(path: Path, parameters: dict[str, dict]) -> Path:
@@ -399,7 +338,7 @@ class DemoCollector:
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog='python -m face_recognition_ros.nodes.demo',
+        prog='python -m face_recognition_ros.tools.demo',
         description='Run the whole ROS 2 face pipeline on the bundled clip and report what '
                     'it saw.')
     parser.add_argument('--clip', type=Path, default=DEFAULT_CLIP,
@@ -500,7 +439,8 @@ def run(args) -> int:
         stack.callback(stop_all)
 
         for name in executables(args):
-            nodes[name] = NodeProcess(lib_dir / name, params_files, env, log_dir / f'{name}.log')
+            nodes[name] = NodeProcess(name, node_command(lib_dir / name, params_files), env,
+                                      log_dir / f'{name}.log')
         if not _wait_ready(nodes, collector):
             return 1
         print('Nodes up; warming the models up with a mirrored first frame ...')
@@ -514,8 +454,9 @@ def run(args) -> int:
               f'face_recognizer -> face_overlay (processes: {", ".join(nodes)}; '
               f'ROS_DOMAIN_ID {domain}) ...')
         started = time.monotonic()
-        source = NodeProcess(lib_dir / 'video_source', params_files, env,
-                             log_dir / 'video_source.log')
+        source = NodeProcess('video_source', node_command(lib_dir / 'video_source',
+                                                          params_files),
+                             env, log_dir / 'video_source.log')
         nodes['video_source'] = source
         peak_rss = _play(source, nodes, collector, args.max_frames)
         elapsed = time.monotonic() - started

@@ -1,0 +1,112 @@
+"""A ROS program as a child process: started, watched, measured and stopped the same way
+by the demo, the benchmarks and the test harness.
+
+Each process writes stdout and stderr into one log file (read back with ``output``), gets
+Ctrl-C back even when started from a script that ignores it, and is stopped by its own PID
+only (SIGINT, then SIGTERM, then SIGKILL if it hangs), as a terminal user would.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+DEFAULT_OUTPUT_TIMEOUT_S = 30.0
+"""How long ``wait_for_output`` waits by default (model loading and DDS discovery)."""
+
+
+def node_command(executable: Path | str, params_files: list[Path] = ()) -> list[str]:
+    """The argv of a node executable with its parameter files."""
+    args = [str(executable), '--ros-args']
+    for params in params_files:
+        args += ['--params-file', str(params)]
+    return args
+
+
+class NodeProcess:
+    """One program (a node executable, ``ros2 launch``...) running as a child process."""
+
+    def __init__(self, executable: str, args: list[str], env: dict[str, str],
+                 log_path: Path, cwd: Path | None = None):
+        """Start ``args`` (the full argv); ``executable`` is the name used in messages."""
+        self.executable = self.name = str(executable)
+        self.args = args
+        self.log_path = Path(log_path)
+        self.returncode: int | None = None
+        self._log = open(self.log_path, 'wb')  # noqa: SIM115 - closed in stop()
+        self.popen = subprocess.Popen(
+            args, env=env, stdin=subprocess.DEVNULL, stdout=self._log,
+            stderr=subprocess.STDOUT, cwd=str(cwd or self.log_path.parent),
+            preexec_fn=_default_sigint)
+        self.pid = self.popen.pid
+
+    def is_running(self) -> bool:
+        return self.popen.poll() is None
+
+    def output(self) -> str:
+        """Everything the process wrote to stdout and stderr so far."""
+        if not self._log.closed:
+            self._log.flush()
+        return self.log_path.read_text(errors='replace')
+
+    def wait_for_output(self, text: str, timeout: float = DEFAULT_OUTPUT_TIMEOUT_S) -> str:
+        """Wait until ``text`` appears in the output; return the output. Fails if it exits."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            output = self.output()
+            if text in output:
+                return output
+            if not self.is_running():
+                raise AssertionError(
+                    f'{self.executable} exited with {self.popen.returncode} before printing '
+                    f'{text!r}. Its output:\n{output}')
+            time.sleep(0.05)
+        raise AssertionError(f'{self.executable} did not print {text!r} within {timeout} s. '
+                             f'Its output:\n{self.output()}')
+
+    def peak_rss_kib(self) -> int | None:
+        """VmHWM (peak resident memory) of the running process, in KiB."""
+        try:
+            for line in Path(f'/proc/{self.pid}/status').read_text().splitlines():
+                if line.startswith('VmHWM:'):
+                    return int(line.split()[1])
+        except OSError:
+            return None
+        return None
+
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU time the process has used so far (all its threads)."""
+        try:
+            stat = Path(f'/proc/{self.pid}/stat').read_text()
+        except OSError:
+            return None
+        fields = stat[stat.rindex(')') + 2:].split()  # after "pid (name) "
+        return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
+    def stop(self, timeout: float = 10.0) -> int:
+        """SIGINT (Ctrl-C) and wait; SIGTERM, then SIGKILL if it hangs. Returns the exit code."""
+        if self.returncode is not None:
+            return self.returncode
+        for sig, wait_s in ((signal.SIGINT, timeout), (signal.SIGTERM, 5.0),
+                            (signal.SIGKILL, 5.0)):
+            if self.popen.poll() is not None:
+                break
+            self.popen.send_signal(sig)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.popen.wait(wait_s)
+        self.returncode = self.popen.wait()
+        self._log.close()
+        return self.returncode
+
+
+def _default_sigint() -> None:
+    # Started from a non-interactive script, children may inherit an ignored SIGINT: Ctrl-C
+    # must reach the node as it would in a terminal.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+__all__ = ['DEFAULT_OUTPUT_TIMEOUT_S', 'NodeProcess', 'node_command']

@@ -64,7 +64,7 @@ from face_recognition_ros.tools.demo import (COMPOSED_EXECUTABLES,  # noqa: E402
                                              dds_environment, package_paths,
                                              write_parameters)
 from face_recognition_ros.tools.processes import NodeProcess, node_command  # noqa: E402
-from face_recognition_ros.nodes.node_support import (keep_frame_buffers,  # noqa: E402
+from face_recognition_ros.node_support import (keep_frame_buffers,  # noqa: E402
                                                      reserved_domain_id)
 
 LAYOUTS = {'separate': NODES, 'composed': COMPOSED_EXECUTABLES}

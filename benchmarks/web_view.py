@@ -111,7 +111,7 @@ def main() -> int:
         from std_msgs.msg import Header
         from vision_msgs.msg import Detection2DArray
 
-        from face_recognition_ros.nodes.node_support import image_qos, results_qos
+        from face_recognition_ros.node_support import image_qos, results_qos
         from face_recognition_ros.ros_conversions import (bgr_to_image_msg,
                                                           faces_to_identified_msg,
                                                           ns_to_stamp)

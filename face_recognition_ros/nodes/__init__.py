@@ -6,8 +6,12 @@
   ``faces/faces``, plus the enroll / forget / list_people services;
 - ``face_overlay``: ``image`` + ``faces/identified`` -> ``faces/image_annotated``.
 
-Shared pieces: ``node_support`` (QoS, diagnostics, the newest-frame worker, ``run_node``)
-and ``message_pairing`` (image and detections paired by stamp). Conversions between core
-types and messages live in ``face_recognition_ros.ros_conversions``. Each node module has
-a ``main()``; CMakeLists.txt installs a launcher per node into lib/face_recognition.
+- ``face_web``: the operator page in a browser; ``face_pipeline``: face_detector and
+  face_recognizer in one process.
+
+What they share is in ``face_recognition_ros.node_support`` (QoS, diagnostics, the
+newest-frame worker, message pairing, ``run_node``), one module per concern. Conversions
+between core types and messages live in ``face_recognition_ros.ros_conversions``. Each node
+module has a ``main()``; CMakeLists.txt installs a launcher per node into
+lib/face_recognition.
 """

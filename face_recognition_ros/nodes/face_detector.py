@@ -33,7 +33,7 @@ from vision_msgs.msg import Detection2DArray
 from face_recognition_ros.core.detection import create_detector
 from face_recognition_ros.core.errors import FaceRecognitionError, ImageError
 from face_recognition_ros.core.types import Detection
-from face_recognition_ros.nodes import node_support
+from face_recognition_ros import node_support
 from face_recognition_ros.ros_conversions import detections_to_msg, image_msg_to_bgr, stamp_to_ns
 
 NODE_NAME = 'face_detector'

@@ -27,7 +27,8 @@ from vision_msgs.msg import Detection2DArray
 
 from face_recognition_ros.core.drawing import draw_faces
 from face_recognition_ros.core.errors import ImageError
-from face_recognition_ros.nodes import message_pairing, node_support
+from face_recognition_ros import node_support
+from face_recognition_ros.node_support import message_pairing
 from face_recognition_ros.ros_conversions import (bgr_to_image_msg, faces_from_identified_msg,
                                                   image_msg_to_bgr, stamp_to_ns)
 

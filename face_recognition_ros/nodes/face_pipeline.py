@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from rclpy.node import Node
 
-from face_recognition_ros.nodes import node_support
+from face_recognition_ros import node_support
 from face_recognition_ros.nodes.face_detector import FaceDetectorNode
 from face_recognition_ros.nodes.face_recognizer import FaceRecognizerNode
 

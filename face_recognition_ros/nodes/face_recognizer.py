@@ -61,7 +61,8 @@ from face_recognition_ros.core.gallery import Gallery, validate_name
 from face_recognition_ros.core.gallery_store import is_database_location
 from face_recognition_ros.core.pipeline import build_pipeline
 from face_recognition_ros.core.types import Detection
-from face_recognition_ros.nodes import message_pairing, node_support
+from face_recognition_ros import node_support
+from face_recognition_ros.node_support import message_pairing
 from face_recognition_ros.ros_conversions import (detections_from_msg,
                                                   faces_to_face_array_msg,
                                                   faces_to_identified_msg, image_is_empty,
@@ -130,7 +131,8 @@ class FaceRecognizerNode(Node):
         self.get_logger().info(
             f'gallery {self.store.location}: {len(gallery)} people'
             f'{"" if len(gallery) else " (nobody yet: call ~/enroll)"}, '
-            f'{open_set.describe_operating_point(point)}, embedder {self.pipeline.embedder.model_id}')
+            f'{open_set.describe_operating_point(point)}, '
+            f'embedder {self.pipeline.embedder.model_id}')
         self.get_logger().debug(f'enrolled: {", ".join(gallery.names())}')
 
         self._latest = None  # (frame, detections, received) of the last paired frame
@@ -144,8 +146,8 @@ class FaceRecognizerNode(Node):
             self._pairing = message_pairing.ImageDetectionsPairing(
                 self, self._on_frame, detections_type=Detection2DArray,
                 detections_topic='faces/detections', slop_s=p['sync_slop'])
-        self.create_service(Enroll, '~/enroll', self._on_enroll)
-        self.create_service(Forget, '~/forget', self._on_forget)
+        self.create_service(Enroll, '~/enroll', self._always_answer('enroll', self._on_enroll))
+        self.create_service(Forget, '~/forget', self._always_answer('forget', self._on_forget))
         self.create_service(ListPeople, '~/list_people', self._on_list_people)
         self._diagnostics = node_support.NodeDiagnostics(self, 'face recognition')
         self._diagnostics.gallery_size = len(gallery)
@@ -468,6 +470,23 @@ class FaceRecognizerNode(Node):
         response.names = sorted(counts)
         response.counts = [int(counts[name]) for name in response.names]
         return response
+
+    def _always_answer(self, service: str, handler):
+        """``handler`` that answers every request: an unexpected error (a bug) becomes
+        success=False with a message, instead of a caller left waiting for a reply that
+        never comes (rclpy sends none when the callback raises)."""
+        def answer(request, response):
+            try:
+                return handler(request, response)
+            except Exception as error:  # noqa: BLE001 - the caller must get an answer
+                self.get_logger().error(
+                    f'{service} failed: {type(error).__name__}: {error}\n'
+                    f'{traceback.format_exc()}')
+                response.success = False
+                response.message = (f'gallery unchanged: the recognizer failed '
+                                    f'({type(error).__name__}: {error}); see its log')
+                return response
+        return answer
 
     def _answer(self, service: str, response, name: str | None = None):
         """Log the outcome; the person's name only at DEBUG (names are personal data)."""

@@ -29,7 +29,7 @@ from std_msgs.msg import Header
 
 from face_recognition_ros.core.errors import FaceRecognitionError, ImageError
 from face_recognition_ros.core.image_io import load_image
-from face_recognition_ros.nodes import node_support
+from face_recognition_ros import node_support
 from face_recognition_ros.ros_conversions import bgr_to_image_msg
 
 NODE_NAME = 'video_source'

@@ -422,7 +422,7 @@ def run(args) -> int:
         if os.environ.get('ROS_DOMAIN_ID'):
             domain = int(os.environ['ROS_DOMAIN_ID'])
         else:
-            from face_recognition_ros.nodes.node_support import reserved_domain_id
+            from face_recognition_ros.node_support import reserved_domain_id
             domain = stack.enter_context(reserved_domain_id())
         env = dds_environment(domain, share, log_dir)
         os.environ.update({key: env[key] for key in (

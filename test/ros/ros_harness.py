@@ -377,7 +377,7 @@ def _wait_until(condition: Callable[[], bool], timeout: float, what: str) -> Non
 def ros_session(child_env: dict[str, str] | None = None):
     """A RosSession for the duration of the block (domain id reserved, scratch folder)."""
     env = child_env if child_env is not None else activate_install_space()
-    from face_recognition_ros.nodes.node_support import reserved_domain_id
+    from face_recognition_ros.node_support import reserved_domain_id
 
     with reserved_domain_id() as domain, tempfile.TemporaryDirectory(
             prefix='face_recognition_ros_test_') as scratch:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 
-from face_recognition_ros.nodes.node_support import LatestFrameWorker
+from face_recognition_ros.node_support import LatestFrameWorker
 
 
 class OneThreadModel:

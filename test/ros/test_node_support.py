@@ -8,13 +8,13 @@ import sys
 
 import pytest
 
-from face_recognition_ros.nodes.node_support import KEEP_FRAME_BUFFERS_ENV
+from face_recognition_ros.node_support import KEEP_FRAME_BUFFERS_ENV
 
 # Allocates and frees four frame-sized buffers (as receiving one 640x480 image does) 100
 # times and prints the page faults that took, after printing what keep_frame_buffers said.
 FRAME_ALLOCATIONS = '''
 import resource
-from face_recognition_ros.nodes.node_support import keep_frame_buffers
+from face_recognition_ros.node_support import keep_frame_buffers
 print(keep_frame_buffers())
 def receive_one_frame():
     buffers = [bytearray(921_600) for _ in range(4)]  # zero-filled: every page touched
@@ -45,3 +45,47 @@ def test_kept_frame_buffers_are_reused_without_page_faults():
     # 4 x 225 pages in again. Kept, they are reused.
     assert faults_default > 100 * 225
     assert faults_kept < faults_default / 20
+
+
+_FAILING_NODE = '''
+import sys
+from rclpy.node import Node
+from face_recognition_ros.node_support import run_node
+
+
+class Flaky(Node):
+    """A timer that fails on its first 3 calls (a bug reached by one message), then works."""
+
+    def __init__(self):
+        super().__init__('flaky')
+        self.calls = 0
+        self.create_timer(0.05, self.tick)
+
+    def tick(self):
+        self.calls += 1
+        if self.calls <= 3:
+            raise ZeroDivisionError('one message reached a bug')
+        if self.calls == 10:
+            self.get_logger().info('still running after the failures')
+
+
+sys.exit(run_node(Flaky))
+'''
+
+
+def test_a_failing_callback_is_logged_and_the_node_keeps_running(ros_session):
+    """rclpy lets a callback's exception end spin(): the node must survive it instead."""
+    import ros_harness
+
+    process = ros_harness.NodeProcess('flaky', [sys.executable, '-c', _FAILING_NODE],
+                                      ros_session.env, ros_session.scratch / 'flaky.log')
+    try:
+        output = process.wait_for_output('still running after the failures', timeout=30)
+        assert process.is_running()
+    finally:
+        code = process.stop()
+    assert code == 0, process.output()
+    assert 'a callback failed and was skipped' in output
+    assert 'ZeroDivisionError: one message reached a bug' in output
+    # The same failure three times in a row: one traceback, the repeats counted later.
+    assert output.count('Traceback') == 1

@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from rclpy.node import Node
 
-from face_recognition_ros.nodes import node_support
+from face_recognition_ros.node_support.qos import image_qos, qos_overrides, results_qos
 from face_recognition_ros.ros_conversions import stamp_to_ns
 
 try:  # message_filters comes with a system ROS 2, not with the pip wheels
@@ -91,7 +91,7 @@ class ImageDetectionsPairing:
     ``callback(image_msg, detections_msg)`` for each pair with matching stamps.
 
     The image subscription uses the sensor-data QoS overridable from the parameter file
-    (node_support.image_qos, depth ``queue_size``); the detections one is reliable.
+    (image_qos, depth ``queue_size``); the detections one is reliable.
     ``uses_message_filters`` says which implementation runs. Either way unpaired messages
     are counted (``unpaired_images``, ``unpaired_detections``) and detections whose image
     never arrived are warned about, throttled: message_filters drops them without a word,
@@ -110,13 +110,13 @@ class ImageDetectionsPairing:
         if use_message_filters is None:
             use_message_filters = message_filters is not None
         self.uses_message_filters = bool(use_message_filters)
-        image_qos = node_support.image_qos(queue_size)
+        image_profile = image_qos(queue_size)
         if self.uses_message_filters:
             self._subscribers = [
-                message_filters.Subscriber(node, Image, image_topic, qos_profile=image_qos,
-                                           qos_overriding_options=node_support.qos_overrides()),
+                message_filters.Subscriber(node, Image, image_topic, qos_profile=image_profile,
+                                           qos_overriding_options=qos_overrides()),
                 message_filters.Subscriber(node, detections_type, detections_topic,
-                                           qos_profile=node_support.results_qos(queue_size)),
+                                           qos_profile=results_qos(queue_size)),
             ]
             if slop_s > 0:
                 self._sync = message_filters.ApproximateTimeSynchronizer(
@@ -133,11 +133,11 @@ class ImageDetectionsPairing:
         self._pairing = StampPairing(callback, slop_s, queue_size, self._on_unpaired)
         self._subscriptions = [
             node.create_subscription(Image, image_topic, lambda m: self._pairing.add(0, m),
-                                     image_qos,
-                                     qos_overriding_options=node_support.qos_overrides()),
+                                     image_profile,
+                                     qos_overriding_options=qos_overrides()),
             node.create_subscription(detections_type, detections_topic,
                                      lambda m: self._pairing.add(1, m),
-                                     node_support.results_qos(queue_size)),
+                                     results_qos(queue_size)),
         ]
 
     @property

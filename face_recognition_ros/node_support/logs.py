@@ -1,0 +1,78 @@
+"""Logging of the nodes: bad input without flooding (``RepeatLimitedLog``), and the core's
+``logging`` records routed to the ROS logger (console, /rosout, log file)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any, Callable
+
+import rclpy
+
+
+class RepeatLimitedLog:
+    """Logs each distinct message at once, and the same message again at most every
+    ``period_s`` seconds with the number of repeats in between.
+
+    A camera sending an unsupported encoding at 30 Hz must not flood the log, but a
+    different problem (a truncated frame after a bad encoding) must not be hidden by the
+    throttle of the first, as rclpy's per-call-site throttling would do.
+    """
+
+    def __init__(self, logger, period_s: float = 5.0, max_messages: int = 100):
+        self._logger = logger
+        self._period_s = period_s
+        self._max_messages = max_messages
+        self._last: dict[str, list] = {}  # text -> [time logged, repeats since]
+        self._lock = threading.Lock()
+
+    def error(self, text: str) -> None:
+        self._log(self._logger.error, text)
+
+    def warning(self, text: str) -> None:
+        self._log(self._logger.warning, text)
+
+    def _log(self, log: Callable[[str], Any], text: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            entry = self._last.get(text)
+            if entry is not None and now - entry[0] < self._period_s:
+                entry[1] += 1
+                return
+            repeats = entry[1] if entry is not None else 0
+            if len(self._last) >= self._max_messages:
+                self._last.clear()
+            self._last[text] = [now, 0]
+        log(f'{text} (and {repeats} more times)' if repeats else text)
+
+
+class _RosLogHandler(logging.Handler):
+    """Sends the core's ``logging`` records to the ROS logger (console, /rosout, log file)."""
+
+    def __init__(self, logger_name: str):
+        super().__init__()
+        self._logger = rclpy.logging.get_logger(logger_name)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = self.format(record)
+            if record.levelno >= logging.ERROR:
+                self._logger.error(message)
+            elif record.levelno >= logging.WARNING:
+                self._logger.warning(message)
+            elif record.levelno >= logging.INFO:
+                self._logger.info(message)
+            else:
+                self._logger.debug(message)
+        except Exception:  # noqa: BLE001 - logging must never raise
+            self.handleError(record)
+
+
+def route_core_logging(logger_name: str = 'face_recognition_ros') -> None:
+    """Forward ``logging`` records of face_recognition_ros (INFO and up) to the ROS logger."""
+    package_logger = logging.getLogger('face_recognition_ros')
+    if not any(isinstance(h, _RosLogHandler) for h in package_logger.handlers):
+        package_logger.addHandler(_RosLogHandler(logger_name))
+        package_logger.setLevel(logging.INFO)
+        package_logger.propagate = False

@@ -7,7 +7,8 @@
 #   the system colcon and CMake packages;
 # - ROS 2 Jazzy from pip wheels (the project venv, see scripts/setup_env.sh and
 #   ../shared/ROS2_FROM_PIP.md): fixes the wheels' CMake export files, points
-#   AMENT_PREFIX_PATH at the venv and builds with BUILD_TESTING=OFF.
+#   AMENT_PREFIX_PATH at the venv and builds with BUILD_TESTING=OFF; on top of the upstream
+#   tools built from ../shared/ros2_src when present (scripts/build_ros_underlay.sh).
 # Safe and fast to run again: when no input changed since the last successful build it
 # returns at once; otherwise colcon rebuilds incrementally.
 #
@@ -74,6 +75,24 @@ else
     || die "colcon not found: sudo apt install python3-colcon-common-extensions"
 fi
 
+# --- The real upstream tools (launch, ros2cli, message_filters, cv_bridge, vision_msgs) ---------
+# A system ROS 2 has them; with the pip wheels they are built once from ../shared/ros2_src
+# into a cached underlay (scripts/build_ros_underlay.sh), when those sources are present.
+underlay=''
+if [ "$mode" = pip ]; then
+  underlay=$(FR_VENV="$venv" "$repo/scripts/build_ros_underlay.sh" | tail -n 1)
+  if [ -n "$underlay" ]; then
+    set +u  # colcon's setup scripts read unset variables
+    # shellcheck disable=SC1091
+    . "$underlay/setup.bash"
+    set -u
+    case ":${AMENT_PREFIX_PATH:-}:" in
+      *":$VIRTUAL_ENV:"*) ;;
+      *) export AMENT_PREFIX_PATH="${AMENT_PREFIX_PATH:+$AMENT_PREFIX_PATH:}$VIRTUAL_ENV" ;;
+    esac
+  fi
+fi
+
 # --- Is vision_msgs already installed (not by us)? -----------------------------------------
 has_vision_msgs=0
 IFS=: read -r -a prefixes <<< "${AMENT_PREFIX_PATH:-}"
@@ -85,7 +104,10 @@ for prefix in "${prefixes[@]}"; do
   fi
 done
 base_paths=("$repo")
-if [ "$has_vision_msgs" = 0 ]; then
+if [ "$has_vision_msgs" = 1 ]; then
+  # A stand-in built earlier would shadow the real package: the workspace is sourced last.
+  rm -rf "$ws/install/vision_msgs" "$ws/build/vision_msgs"
+else
   # colcon stops descending at the repository's own package.xml: name the stand-in here.
   base_paths+=("$repo/compat/vision_msgs")
 fi
@@ -99,6 +121,7 @@ fingerprint() {
   cd "$repo"
   {
     echo "$mode ${ROS_DISTRO:-} ${VIRTUAL_ENV:-} ${has_vision_msgs} ${symlink_args[*]:-} $*"
+    echo "underlay: $underlay"
     find package.xml CMakeLists.txt msg srv compat scripts/nodes launch config \
         face_recognition_ros -name __pycache__ -prune -o -type f -print 2>/dev/null \
       | LC_ALL=C sort | while IFS= read -r f; do
@@ -119,7 +142,8 @@ if [ "${FR_FORCE:-0}" != 1 ] && [ -f "$stamp_file" ] && [ "$(cat "$stamp_file")"
 fi
 
 echo "Building face_recognition ($mode ROS 2${ROS_DISTRO:+ $ROS_DISTRO}; vision_msgs" \
-  "$([ "$has_vision_msgs" = 1 ] && echo installed || echo 'from compat/')) in $ws" >&2
+  "$([ "$has_vision_msgs" = 1 ] && echo installed || echo 'from compat/')${underlay:+;" \
+  "underlay $underlay}) in $ws" >&2
 cd "$ws"
 rm -f "$stamp_file"
 colcon --log-base "$ws/log" build \
@@ -129,4 +153,6 @@ colcon --log-base "$ws/log" build \
   "$@" \
   --cmake-args "${cmake_args[@]}" >&2
 echo "$want" > "$stamp_file"
+# ros_env.sh sources the same underlay before the workspace.
+echo "$underlay" > "$ws/install/.face_recognition_underlay"
 echo "Built in $((SECONDS - start_s)) s. Use it: source $repo/scripts/ros_env.sh" >&2

@@ -42,6 +42,20 @@ _fr_env() {
     echo "ros_env.sh: $ws/install not built yet: run scripts/build_ros.sh" >&2
     return 1
   fi
+  # The upstream tools built from ../shared/ros2_src (scripts/build_ros_underlay.sh), if
+  # the workspace was built on them: sourced first, so the workspace overlays them.
+  local underlay=''
+  [ -f "$ws/install/.face_recognition_underlay" ] \
+    && underlay=$(cat "$ws/install/.face_recognition_underlay")
+  if [ -n "$underlay" ] && [ -f "$underlay/setup.bash" ]; then
+    if [ -n "${ZSH_VERSION:-}" ]; then
+      # shellcheck disable=SC1091
+      . "$underlay/setup.zsh"
+    else
+      # shellcheck disable=SC1091
+      . "$underlay/setup.bash"
+    fi
+  fi
   if [ -n "${ZSH_VERSION:-}" ]; then
     # shellcheck disable=SC1091
     . "$ws/install/setup.zsh"

@@ -94,22 +94,63 @@ def image_msg_to_bgr(msg: Image, use_cv_bridge: bool | None = None) -> np.ndarra
             f'image data holds {data_size} bytes but height x step = {height} x {step} = '
             f'{height * step}: the message is truncated or its step is wrong.')
     if use_cv_bridge is None:
-        # Rows padded beyond the pixels (step > width x channels) of a common encoding go
-        # through the built-in conversion: some cv_bridge releases read such bgr8/rgb8 rows
-        # as if unpadded and skew the image.
-        known = _FALLBACK_ENCODINGS.get(msg.encoding)
-        padded = known is not None and step != width * known[0]
-        use_cv_bridge = _BRIDGE is not None and not padded
+        use_cv_bridge = _BRIDGE is not None
     if use_cv_bridge:
         if _BRIDGE is None:
             raise ImageError('cv_bridge is not installed: call with use_cv_bridge=None.')
+        if not _is_camera_encoding(msg.encoding):
+            raise ImageError(
+                f'unsupported image encoding {msg.encoding!r}: this node reads camera images '
+                f'(8 or 16 bit colour or mono, Bayer, YUV 4:2:2), e.g. '
+                f'{", ".join(SUPPORTED_ENCODINGS)}; depth and float images hold no faces. '
+                'Remap the node to the colour image topic of the camera.')
         try:
-            return np.array(_BRIDGE.imgmsg_to_cv2(msg, desired_encoding='bgr8'), copy=True)
+            unpadded = _without_row_padding(msg, height, width, step)
+            return np.array(_BRIDGE.imgmsg_to_cv2(unpadded, desired_encoding='bgr8'),
+                            copy=True)
         except (CvBridgeError, TypeError, ValueError, cv2.error) as error:
             raise ImageError(
                 f'cannot convert a {msg.encoding!r} image to bgr8: {error}. Publish bgr8, '
                 'rgb8 or mono8 images.') from error
     return _fallback_to_bgr(msg, height, width, step)
+
+
+_CAMERA_PIXEL_BYTES = {
+    'bgr8': 3, 'rgb8': 3, 'bgra8': 4, 'rgba8': 4, 'mono8': 1, 'bgr16': 6, 'rgb16': 6,
+    'bgra16': 8, 'rgba16': 8, 'mono16': 2, 'yuv422': 2, 'uyvy': 2, 'yuyv': 2, 'yuv422_yuy2': 2,
+}
+"""Bytes per pixel of the camera encodings cv_bridge converts to bgr8 (sensor_msgs'
+image_encodings); Bayer patterns are added by ``_pixel_bytes``."""
+
+
+def _pixel_bytes(encoding: str) -> int | None:
+    if encoding in _CAMERA_PIXEL_BYTES:
+        return _CAMERA_PIXEL_BYTES[encoding]
+    if encoding.startswith('bayer_') and encoding.endswith(('8', '16')):
+        return 1 if encoding.endswith('8') else 2
+    return None
+
+
+def _is_camera_encoding(encoding: str) -> bool:
+    """Colour, mono, Bayer or YUV: what a face can be seen in (not depth, not float)."""
+    return _pixel_bytes(encoding) is not None
+
+
+def _without_row_padding(msg: Image, height: int, width: int, step: int) -> Image:
+    """``msg`` with rows exactly one row of pixels long: cv_bridge's imgmsg_to_cv2 takes
+    the row width from ``step`` (step / itemsize / channels), so padding that is not a
+    whole number of pixels (step 13 bytes past a bgr8 row) would shift every row."""
+    row_bytes = width * _pixel_bytes(msg.encoding)
+    if step == row_bytes:
+        return msg
+    if step < row_bytes:
+        raise ImageError(
+            f'image step {step} is shorter than one row of {width} {msg.encoding} pixels '
+            f'({row_bytes} bytes): the message is malformed.')
+    rows = np.frombuffer(msg.data, dtype=np.uint8, count=height * step).reshape(height, step)
+    return Image(header=msg.header, height=height, width=width, encoding=msg.encoding,
+                 is_bigendian=msg.is_bigendian, step=row_bytes,
+                 data=rows[:, :row_bytes].tobytes())
 
 
 def _fallback_to_bgr(msg: Image, height: int, width: int, step: int) -> np.ndarray:

@@ -99,11 +99,15 @@ def test_non_image_arrays_are_refused():
         conv.bgr_to_image_msg(np.zeros((0, 4, 3), dtype=np.uint8))
 
 
-def test_unsupported_encoding_is_refused_with_advice(photo):
-    msg = _image_msg(photo[:, :, 0].astype('<u2'), '16UC1')
+@pytest.mark.parametrize('use_cv_bridge', BRIDGE_MODES)
+@pytest.mark.parametrize('encoding,dtype', [('16UC1', '<u2'), ('32FC1', '<f4')])
+def test_unsupported_encoding_is_refused_with_advice(photo, encoding, dtype, use_cv_bridge):
+    """Depth and float images are refused the same way with and without cv_bridge (which
+    would otherwise turn a depth map into a grey picture)."""
+    msg = _image_msg(photo[:, :, 0].astype(dtype), encoding)
     msg.width = photo.shape[1]
-    with pytest.raises(ImageError, match=r"unsupported image encoding '16UC1'.*bgr8"):
-        conv.image_msg_to_bgr(msg, use_cv_bridge=False)
+    with pytest.raises(ImageError, match=rf"unsupported image encoding '{encoding}'.*bgr8"):
+        conv.image_msg_to_bgr(msg, use_cv_bridge=use_cv_bridge)
 
 
 @pytest.mark.parametrize('use_cv_bridge', BRIDGE_MODES)
@@ -295,7 +299,7 @@ def _stamped(tag: str, stamp_ns: int):
 
 
 def test_stamp_pairing_pairs_equal_stamps_in_any_arrival_order():
-    from face_recognition_ros.nodes.message_pairing import StampPairing
+    from face_recognition_ros.node_support.message_pairing import StampPairing
 
     pairs = []
     pairing = StampPairing(lambda image, dets: pairs.append((image.tag, dets.tag)))
@@ -308,7 +312,7 @@ def test_stamp_pairing_pairs_equal_stamps_in_any_arrival_order():
 
 
 def test_stamp_pairing_discards_what_never_pairs_and_says_so():
-    from face_recognition_ros.nodes.message_pairing import StampPairing
+    from face_recognition_ros.node_support.message_pairing import StampPairing
 
     pairs, lost = [], []
     pairing = StampPairing(lambda image, dets: pairs.append((image.tag, dets.tag)),
@@ -325,7 +329,7 @@ def test_stamp_pairing_discards_what_never_pairs_and_says_so():
 
 
 def test_stamp_pairing_with_slop_takes_the_nearest_partner():
-    from face_recognition_ros.nodes.message_pairing import StampPairing
+    from face_recognition_ros.node_support.message_pairing import StampPairing
 
     pairs = []
     pairing = StampPairing(lambda image, dets: pairs.append((image.tag, dets.tag)),
@@ -338,7 +342,7 @@ def test_stamp_pairing_with_slop_takes_the_nearest_partner():
 
 
 def test_repeat_limited_log_shows_each_problem_once_then_counts_repeats():
-    from face_recognition_ros.nodes.node_support import RepeatLimitedLog
+    from face_recognition_ros.node_support import RepeatLimitedLog
 
     lines = []
     logger = type('Logger', (), {'error': lambda self, text: lines.append(text),
@@ -359,7 +363,7 @@ def test_latest_frame_worker_processes_the_newest_and_counts_the_skipped():
     import threading
     import time
 
-    from face_recognition_ros.nodes.node_support import LatestFrameWorker
+    from face_recognition_ros.node_support import LatestFrameWorker
 
     started, release, processed, dropped = threading.Event(), threading.Event(), [], []
 
@@ -395,7 +399,7 @@ def test_frame_worker_with_capacity_keeps_the_newest_few_in_order():
     import threading
     import time
 
-    from face_recognition_ros.nodes.node_support import LatestFrameWorker
+    from face_recognition_ros.node_support import LatestFrameWorker
 
     started, release, processed, dropped = threading.Event(), threading.Event(), [], []
 

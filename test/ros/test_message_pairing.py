@@ -1,11 +1,13 @@
 """ImageDetectionsPairing over real DDS, with message_filters as a system ROS 2 has it.
 
-message_filters cannot be installed here (no pip wheel: ../shared/ROS2_FROM_PIP.md), so
-the message_filters path runs against a stand-in of the part of its API the pairing uses
-(Subscriber, TimeSynchronizer, registerCallback), the second test double of the project
-after jetson-inference's. What is checked: pairs reach the callback, and detections whose
-image never comes are counted and reported, which message_filters itself does silently.
-The built-in path is covered by the recognizer tests, which run without message_filters.
+The real upstream message_filters is used wherever it is importable: every apt ROS 2 has
+it, and scripts/build_ros_underlay.sh builds it from ../shared/ros2_src for the pip wheels
+(which lack it). Only on a machine with neither does the message_filters path run against
+a stand-in of the part of its API the pairing uses (Subscriber, TimeSynchronizer,
+registerCallback). What is checked: pairs reach the callback, detections whose image never
+comes are counted and reported (message_filters itself drops them silently), and the
+built-in ``StampPairing`` pairs exactly what the real synchronizers pair, on the same
+messages (exact stamps, and within a slop).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import pytest
 from sensor_msgs.msg import Image
 from vision_msgs.msg import Detection2DArray
 
-from face_recognition_ros.nodes import message_pairing
+from face_recognition_ros.node_support import message_pairing
 from face_recognition_ros.ros_conversions import ns_to_stamp, stamp_to_ns
 import ros_harness
 
@@ -65,10 +67,70 @@ class _StandInTimeSynchronizer:
 
 @pytest.fixture
 def stand_in_message_filters(monkeypatch):
+    """The real message_filters where installed, else the stand-in above."""
+    if message_pairing.message_filters is not None:
+        return message_pairing.message_filters
     module = types.SimpleNamespace(Subscriber=_StandInSubscriber,
                                    TimeSynchronizer=_StandInTimeSynchronizer)
     monkeypatch.setattr(message_pairing, 'message_filters', module)
     return module
+
+
+def _real_message_filters():
+    if message_pairing.message_filters is None:
+        pytest.skip('message_filters is not installed (no system ROS 2, and no underlay '
+                    'built from ../shared/ros2_src): nothing to compare with')
+    return message_pairing.message_filters
+
+
+# Images (stream 0) and detections (stream 1) as a camera and a detector send them: most
+# pair exactly, one detection's image is lost, one image has no detections, one pair
+# arrives detections first.
+_BASE = 1_700_000_000_000_000_000
+_PERIOD = 33_333_333
+_ARRIVALS = [(0, 0), (1, 0), (0, 1), (1, 1), (0, 2), (0, 3), (1, 3), (1, 4), (0, 4),
+             (1, 5), (0, 6), (1, 6), (0, 7), (1, 7)]
+
+
+def _pairs_of(feed, arrivals, jitter_ns: int = 0) -> list[tuple[int, int]]:
+    """Feed (stream, frame) arrivals to ``feed(stream, msg)``; the detections of frame k
+    are stamped ``jitter_ns`` later than its image (another detector's own clock)."""
+    for stream, frame in arrivals:
+        stamp = _BASE + frame * _PERIOD + (jitter_ns if stream == 1 else 0)
+        feed(stream, (_image if stream == 0 else _detections)(stamp))
+
+
+def _run_both(slop_s: float, jitter_ns: int):
+    real = _real_message_filters()
+    paired_real, paired_ours = [], []
+
+    def record(into):
+        return lambda image, detections: into.append(
+            (stamp_to_ns(image.header.stamp), stamp_to_ns(detections.header.stamp)))
+    inputs = [real.SimpleFilter(), real.SimpleFilter()]
+    if slop_s > 0:
+        sync = real.ApproximateTimeSynchronizer(inputs, 10, slop_s)
+    else:
+        sync = real.TimeSynchronizer(inputs, 10)
+    sync.registerCallback(record(paired_real))
+    ours = message_pairing.StampPairing(record(paired_ours), slop_s, 10)
+    _pairs_of(lambda stream, msg: inputs[stream].signalMessage(msg), _ARRIVALS, jitter_ns)
+    _pairs_of(ours.add, _ARRIVALS, jitter_ns)
+    return paired_real, paired_ours
+
+
+def test_built_in_pairing_pairs_what_message_filters_pairs_on_exact_stamps():
+    paired_real, paired_ours = _run_both(0.0, 0)
+    assert paired_real, 'message_filters paired nothing'
+    assert paired_ours == paired_real
+
+
+def test_built_in_pairing_pairs_what_message_filters_pairs_within_a_slop():
+    # Detections stamped 5 ms after their image, a slop of 10 ms: every frame that has
+    # both pairs, in both implementations, with the same partner.
+    paired_real, paired_ours = _run_both(0.010, 5_000_000)
+    assert paired_real, 'message_filters paired nothing'
+    assert sorted(paired_ours) == sorted(paired_real)
 
 
 def _image(stamp_ns: int) -> Image:

@@ -1,0 +1,65 @@
+"""launch_testing test of the launch file: the ROS convention for integration tests.
+
+Run by test/ros/test_launch_testing.py (``launch_test`` on this file, in the test session's
+ROS domain), or by hand with ``launch_test test/launch_testing/pipeline.launch_test.py``
+after ``source scripts/ros_env.sh``. It includes the installed face_recognition.launch.py
+with the bundled clip, waits for named faces on /lt/faces/identified while the processes
+run, and after shutdown checks that every process exited cleanly.
+"""
+
+import os
+import unittest
+
+import launch
+import launch_testing
+import launch_testing.actions
+import launch_testing.asserts
+import pytest
+import rclpy
+from ament_index_python.packages import get_package_share_directory
+from launch.actions import IncludeLaunchDescription
+from launch.launch_description_sources import PythonLaunchDescriptionSource
+from vision_msgs.msg import Detection2DArray
+
+CLIP = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'fixtures', 'hamilton',
+                    'short_hamilton_clip.mp4')
+
+
+@pytest.mark.launch_test
+def generate_test_description():
+    launch_file = os.path.join(get_package_share_directory('face_recognition'), 'launch',
+                               'face_recognition.launch.py')
+    pipeline = IncludeLaunchDescription(
+        PythonLaunchDescriptionSource(launch_file),
+        launch_arguments={'video_source': os.path.abspath(CLIP), 'namespace': 'lt'}.items())
+    return launch.LaunchDescription([pipeline, launch_testing.actions.ReadyToTest()])
+
+
+class TestPipelineAnswers(unittest.TestCase):
+
+    def test_faces_are_published_with_the_cameras_frame(self):
+        rclpy.init()
+        node = rclpy.create_node('launch_testing_listener')
+        received = []
+        node.create_subscription(Detection2DArray, '/lt/faces/identified',
+                                 lambda msg: received.append(msg), 10)
+        try:
+            end = node.get_clock().now().nanoseconds + 120 * 10**9
+            while node.get_clock().now().nanoseconds < end and not any(
+                    msg.detections for msg in received):
+                rclpy.spin_once(node, timeout_sec=0.2)
+        finally:
+            node.destroy_node()
+            rclpy.shutdown()
+        with_faces = [msg for msg in received if msg.detections]
+        self.assertTrue(with_faces, 'no faces on /lt/faces/identified within 120 s')
+        self.assertEqual(with_faces[0].header.frame_id, 'camera')
+
+
+@launch_testing.post_shutdown_test()
+class TestCleanShutdown(unittest.TestCase):
+
+    def test_every_process_exited_cleanly(self, proc_info):
+        # SIGINT from launch at shutdown: 0 from our nodes; -2 (killed by the signal) is
+        # how a Python process that has no handler yet reports it, and is refused here too.
+        launch_testing.asserts.assertExitCodes(proc_info)

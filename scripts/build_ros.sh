@@ -141,9 +141,9 @@ if [ "${FR_FORCE:-0}" != 1 ] && [ -f "$stamp_file" ] && [ "$(cat "$stamp_file")"
   exit 0
 fi
 
+vision_from=$([ "$has_vision_msgs" = 1 ] && echo installed || echo 'from compat/')
 echo "Building face_recognition ($mode ROS 2${ROS_DISTRO:+ $ROS_DISTRO}; vision_msgs" \
-  "$([ "$has_vision_msgs" = 1 ] && echo installed || echo 'from compat/')${underlay:+;" \
-  "underlay $underlay}) in $ws" >&2
+  "$vision_from${underlay:+; upstream tools from $underlay}) in $ws" >&2
 cd "$ws"
 rm -f "$stamp_file"
 colcon --log-base "$ws/log" build \

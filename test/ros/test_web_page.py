@@ -242,31 +242,36 @@ def test_page_shows_the_live_view_with_boxes_and_the_recognizers_names(system, p
     open_page(page, url)
     wait_for_face(page, LIN)
     first = screenshot(page, 'live_1', '#live')
-    # The stream moves at camera rate; on a loaded machine a frame may take a while, so
-    # look for a changed image for up to 15 s (a frozen stream never changes).
-    deadline = time.monotonic() + 15.0
-    while True:
-        time.sleep(0.5)
-        second = screenshot(page, 'live_2', '#live')
-        assert first.shape == second.shape
-        changed = np.abs(first.astype(np.int16) - second.astype(np.int16)).mean() > 1.0
-        if changed or time.monotonic() > deadline:
-            break
-    assert changed, 'the live image did not change in 15 s'
-    # Boxes and labels as the overlay draws them, Lin's in his colour; the clip itself has
-    # far fewer pixels of that colour.
     clip = cv2.VideoCapture(str(CLIP))
     ok, raw = clip.read()
     clip.release()
     assert ok
     raw = cv2.resize(raw, (first.shape[1], first.shape[0]))
     colour = color_for_name(LIN)
-    drawn = max(colour_pixels(first, colour), colour_pixels(second, colour))
+    # The stream moves at camera rate and Lin is in view for much of the clip, but the
+    # clip also cuts to other scenes; on a loaded machine frames come late. So watch for
+    # up to 30 s: the picture must change (a frozen stream never does), and some picture
+    # must show a box in Lin's colour, as the overlay draws it (the clip itself has far
+    # fewer pixels of that colour).
+    changed, drawn = False, colour_pixels(first, colour)
+    deadline = time.monotonic() + 30.0
+    while time.monotonic() < deadline and not (changed and drawn > 200):
+        time.sleep(0.3)
+        later = screenshot(page, 'live_2', '#live')
+        assert first.shape == later.shape
+        changed = changed or np.abs(first.astype(np.int16) - later.astype(np.int16)).mean() > 1
+        drawn = max(drawn, colour_pixels(later, colour))
+    assert changed, 'the live image did not change in 30 s'
     assert drawn > 200 and drawn > 3 * colour_pixels(raw, colour), \
         f'no box of colour {colour} in the live view'
-    # The names the page lists are the ones the recognizer publishes.
-    published = set().union(*(names_on(m) for m in identified.wait_for_count(5)))
-    listed = set(page.locator('#identities li .name').all_inner_texts())
+    # The names the page lists are the ones the recognizer publishes (the list follows
+    # the stream, so wait until it shows Lin again if the clip had cut away).
+    listed = set()
+    deadline = time.monotonic() + 30.0
+    while LIN not in listed and time.monotonic() < deadline:
+        listed = set(page.locator('#identities li .name').all_inner_texts())
+        time.sleep(0.2)
+    published = set().union(*(names_on(m) for m in identified.messages))
     assert LIN in published and LIN in listed and listed <= published | {'nobody'}
     # Status from /diagnostics: the recognizer's rate and latency.
     page.wait_for_selector('#status tbody tr:has-text("face_recognizer")', timeout=30000)

@@ -303,8 +303,15 @@ def _track_id_text(track_id: int | None) -> str:
 
 
 def _track_id_value(text: str) -> int | None:
+    """The track id in ``Detection2D.id``, or None when it holds none we can read.
+
+    Any publisher may put any string there: '²' passes ``str.isdigit`` but not ``int``,
+    and a 5000-digit number would be too long to convert; neither may end a node.
+    """
     text = text.strip()
-    return int(text) if text.isdigit() else None
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
+        return None
+    return int(text)
 
 
 def faces_to_identified_msg(faces: Sequence[Face], header: Header) -> Detection2DArray:

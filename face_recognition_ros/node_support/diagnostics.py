@@ -41,6 +41,8 @@ class NodeDiagnostics:
         self.values: dict[str, Any] = {}
         self.idle_message: str | None = None
         self.problem: str | None = None
+        self.problem_level = DiagnosticStatus.WARN
+        """The level ``problem`` raises the status to (ERROR: the camera is lost)."""
         """A condition that makes the status WARN whatever the frames do (the gallery
         database out of reach while the node names faces from memory)."""
         self._publisher = node.create_publisher(DiagnosticArray, DIAGNOSTICS_TOPIC, 10)
@@ -101,7 +103,7 @@ class NodeDiagnostics:
             status.level, status.message = DiagnosticStatus.OK, f'{rate:.1f} frames/s'
         problem = self.problem
         if problem:
-            status.level = max(status.level, DiagnosticStatus.WARN)
+            status.level = max(status.level, self.problem_level)
             status.message = f'{problem}; {status.message}'
         values = {
             'rate_hz': f'{rate:.2f}',

@@ -36,15 +36,21 @@ class StampPairing:
 
     def __init__(self, callback: Callable[[Any, Any], None], slop_s: float = 0.0,
                  queue_size: int = 10,
-                 on_unpaired: Callable[[int, Any], None] | None = None):
+                 on_unpaired: Callable[[int, Any], None] | None = None,
+                 on_repeated_stamp: Callable[[int, int], None] | None = None):
         self._callback = callback
         self._slop_ns = int(round(slop_s * 1e9))
         self._queue_size = max(1, int(queue_size))
         self._on_unpaired = on_unpaired
+        self._on_repeated_stamp = on_repeated_stamp
         self._queues: tuple[dict[int, Any], dict[int, Any]] = ({}, {})
         self._lock = threading.Lock()
         self.unpaired = [0, 0]
         self.paired = 0
+        self.repeated_stamps = 0
+        """Messages that came with the stamp of one still waiting in their own stream: the
+        older is dropped (counted as unpaired), as a stamp names one frame. Every stamp 0
+        (use_sim_time without /clock) looks like this: ``on_repeated_stamp`` says so."""
 
     def add(self, stream: int, msg: Any) -> None:
         """Offer a message of stream 0 or 1; calls the callback when it completes a pair."""
@@ -53,6 +59,11 @@ class StampPairing:
             own, other = self._queues[stream], self._queues[1 - stream]
             partner = self._nearest(other, stamp)
             if partner is None:
+                if stamp in own:
+                    self.repeated_stamps += 1
+                    self._discard(stream, own, stamp)
+                    if self._on_repeated_stamp is not None:
+                        self._on_repeated_stamp(stream, stamp)
                 own[stamp] = msg
                 while len(own) > self._queue_size:
                     self._discard(stream, own, min(own))
@@ -125,12 +136,13 @@ class ImageDetectionsPairing:
                 self._sync = message_filters.TimeSynchronizer(self._subscribers, queue_size)
             self._sync.registerCallback(callback)
             self._pairing = StampPairing(lambda image, detections: None, slop_s, queue_size,
-                                         self._on_unpaired)
+                                         self._on_unpaired, self._on_repeated_stamp)
             for stream, subscriber in enumerate(self._subscribers):
                 subscriber.registerCallback(
                     lambda msg, stream=stream: self._pairing.add(stream, msg))
             return
-        self._pairing = StampPairing(callback, slop_s, queue_size, self._on_unpaired)
+        self._pairing = StampPairing(callback, slop_s, queue_size, self._on_unpaired,
+                                     self._on_repeated_stamp)
         self._subscriptions = [
             node.create_subscription(Image, image_topic, lambda m: self._pairing.add(0, m),
                                      image_profile,
@@ -155,3 +167,12 @@ class ImageDetectionsPairing:
                 f'on {self.detections_topic} never met their image on {self.image_topic}: '
                 'check that both topics come from the same camera, or raise sync_slop if '
                 'the detector does not copy the image stamp', throttle_duration_sec=5.0)
+
+    def _on_repeated_stamp(self, stream: int, stamp: int) -> None:
+        topic = self.image_topic if stream == 0 else self.detections_topic
+        why = ('every stamp is 0: is use_sim_time true without a /clock publisher?'
+               if stamp == 0 else 'the publisher stamps different frames alike')
+        self._node.get_logger().warning(
+            f'two messages on {topic} carry the same stamp {stamp // 10**9}.'
+            f'{stamp % 10**9:09d}; the older was dropped, since a stamp names one frame '
+            f'({why})', throttle_duration_sec=10.0)

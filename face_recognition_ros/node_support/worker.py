@@ -24,8 +24,10 @@ class LatestFrameWorker:
     """
 
     def __init__(self, process: Callable[[Any], None], logger, name: str = 'frame_worker',
-                 on_drop: Callable[[], None] | None = None, capacity: int = 1):
+                 on_drop: Callable[[], None] | None = None, capacity: int = 1,
+                 context_ok: Callable[[], bool] = lambda: True):
         self._process = process
+        self._context_ok = context_ok  # False once the node's ROS context is shut down
         self._logger = logger
         self._on_drop = on_drop
         self._condition = threading.Condition()
@@ -89,7 +91,14 @@ class LatestFrameWorker:
             try:
                 self._process(item)
             except Exception as error:  # noqa: BLE001 - one bad frame must not stop the node
-                self._logger.error(f'frame processing failed: {type(error).__name__}: {error}')
+                with self._condition:
+                    stopping = not self._running
+                # A frame still in work at Ctrl-C may fail to publish once the context is
+                # shut down ("publisher's context is invalid"): that is the shutdown, not a
+                # problem of the frame, and is not reported as one.
+                if not stopping and self._context_ok():
+                    self._logger.error(
+                        f'frame processing failed: {type(error).__name__}: {error}')
             finally:
                 with self._condition:
                     self._busy = False
@@ -100,3 +109,4 @@ class LatestFrameWorker:
             self._condition.notify()
         if self._thread is not threading.current_thread():
             self._thread.join(timeout)
+

@@ -25,6 +25,7 @@ import time
 from typing import Callable, Sequence
 
 import numpy as np
+import rclpy
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 from rclpy.node import Node
 from std_msgs.msg import Header
@@ -59,7 +60,8 @@ class FaceDetectorNode(Node):
         self._problems = node_support.RepeatLimitedLog(self.get_logger())
         self._worker = node_support.LatestFrameWorker(
             self._process, self.get_logger(), name='face_detector',
-            on_drop=self._diagnostics.count_dropped)
+            on_drop=self._diagnostics.count_dropped,
+            context_ok=lambda: rclpy.ok(context=self.context))
         self._subscription = node_support.create_image_subscription(
             self, self._worker.submit, 'image')
         self.get_logger().info(

@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+import rclpy
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
@@ -157,7 +158,8 @@ class FaceRecognizerNode(Node):
         self._worker = node_support.LatestFrameWorker(
             self._process_frame, self.get_logger(), name='face_recognizer',
             on_drop=self._diagnostics.count_dropped,
-            capacity=COMPOSED_QUEUE_FRAMES if detections_in_process else 1)
+            capacity=COMPOSED_QUEUE_FRAMES if detections_in_process else 1,
+            context_ok=lambda: rclpy.ok(context=self.context))
         self._stopping = threading.Event()
         self._watcher = threading.Thread(target=self._watch_store, name='gallery_watcher',
                                          daemon=True)

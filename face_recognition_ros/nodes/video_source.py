@@ -12,6 +12,9 @@ file), each stamped with the time it was captured and ``frame_id``. Sources (``s
 ``loop`` restarts a file or folder at its end; ``rate`` paces publishing (0: the video's
 own rate, 10 frames/s for a folder, as delivered for a camera). The frames are read in a
 thread of their own, so a slow disk or camera never blocks the node's executor.
+A camera or stream that stops delivering (unplugged, the server gone) is reported as ERROR
+on /diagnostics once it is silent for ``stall_timeout`` and reopened with a doubling wait
+(up to ``reconnect_max_interval``) until it is back; publishing then resumes by itself.
 """
 
 from __future__ import annotations
@@ -23,13 +26,14 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from diagnostic_msgs.msg import DiagnosticStatus
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 from rclpy.node import Node
 from std_msgs.msg import Header
 
+from face_recognition_ros import node_support
 from face_recognition_ros.core.errors import FaceRecognitionError, ImageError
 from face_recognition_ros.core.image_io import load_image
-from face_recognition_ros import node_support
 from face_recognition_ros.ros_conversions import bgr_to_image_msg
 
 NODE_NAME = 'video_source'
@@ -45,6 +49,8 @@ class _OpenCvSource:
 
     def __init__(self, source: str, width: int, height: int):
         self.is_camera = source.isdigit() or source.startswith('/dev/video')
+        # A camera or a network stream: no frame means it was lost, not that it ended.
+        self.is_live = self.is_camera or ('://' in source and not source.startswith('file://'))
         if source.isdigit():
             self._capture = cv2.VideoCapture(int(source))
         elif self.is_camera:
@@ -178,7 +184,11 @@ class VideoSourceNode(Node):
         self._declare_parameters()
         value = {name: self.get_parameter(name).value for name in (
             'source', 'loop', 'rate', 'frame_id', 'width', 'height', 'shutdown_at_end',
-            'wait_for_subscriber', 'min_subscribers')}
+            'wait_for_subscriber', 'min_subscribers', 'stall_timeout',
+            'reconnect_max_interval')}
+        self._open_args = (value['source'], value['width'], value['height'])
+        self._stall_timeout_s = value['stall_timeout']
+        self._reconnect_max_s = value['reconnect_max_interval']
         self._loop = value['loop']
         self._frame_id = value['frame_id']
         self._shutdown_at_end = value['shutdown_at_end']
@@ -192,7 +202,13 @@ class VideoSourceNode(Node):
         self._diagnostics = node_support.NodeDiagnostics(self, 'video source')
         self._diagnostics.values['source'] = self._source.description
         self.frames_published = 0
+        self._last_frame_at = time.monotonic()
+        self._lost: str | None = None  # why the live source gives no frames, while it does not
         self._stop = threading.Event()
+        if getattr(self._source, 'is_live', False):
+            # The reader thread may hang inside read() (a stream that stopped sending): the
+            # executor notices the silence, within stall_timeout plus this period.
+            self.create_timer(0.2, self._watch_live_source)
         self._thread = threading.Thread(target=self._run, name='video_source', daemon=True)
         self._thread.start()
         self.get_logger().info(
@@ -226,6 +242,14 @@ class VideoSourceNode(Node):
         self.declare_parameter('wait_for_subscriber', False, describe(
             'Start reading only once something subscribes to the image topic, so a recorded '
             'video is processed from its first frame (demos, benchmarks, tests).'))
+        self.declare_parameter('stall_timeout', 1.0, describe(
+            'Seconds without a frame from a camera or stream after which it counts as lost: '
+            'ERROR on /diagnostics, and video_source reconnects.',
+            floating_point_range=[FloatingPointRange(from_value=0.1, to_value=60.0)]))
+        self.declare_parameter('reconnect_max_interval', 5.0, describe(
+            'Longest wait between two attempts to reopen a lost camera or stream (the wait '
+            'doubles from 0.25 s up to this).',
+            floating_point_range=[FloatingPointRange(from_value=0.25, to_value=300.0)]))
         self.declare_parameter('min_subscribers', 1, describe(
             'With wait_for_subscriber: how many subscriptions to wait for (detector, '
             'recognizer and overlay: 3), so the first frames reach all of them.',
@@ -245,6 +269,11 @@ class VideoSourceNode(Node):
         frames_this_pass = 0  # a loop over a source without one readable frame never ends
         while not self._stop.is_set():
             frame = self._source.read()
+            if frame is None and getattr(self._source, 'is_live', False):
+                if not self._reconnect():
+                    return
+                next_time = time.monotonic()
+                continue
             if frame is None:
                 if self._loop and frames_this_pass and self._source.rewind():
                     frames_this_pass = 0
@@ -283,13 +312,56 @@ class VideoSourceNode(Node):
                     self.get_logger().error(f'publishing failed: {error}')
                 return
             self.frames_published += 1
+            self._last_frame_at = time.monotonic()
             self._diagnostics.frame_done()
+            if self._lost is not None:
+                self._set_lost(None)
+
+    # ------------------------------------------------------------------ a lost camera
+    def _set_lost(self, why: str | None) -> None:
+        if why == self._lost:
+            return
+        self._lost = why
+        self._diagnostics.problem_level = DiagnosticStatus.ERROR
+        self._diagnostics.problem = why
+        if why is not None:
+            self.get_logger().error(f'{why}; reconnecting')
+        else:
+            self.get_logger().info(f'{self._source.description} is back: publishing again')
+
+    def _watch_live_source(self) -> None:
+        """Timer: a camera or stream silent for stall_timeout is lost, even while the
+        reader thread still waits inside read()."""
+        silent_s = time.monotonic() - self._last_frame_at
+        if self._lost is None and silent_s > self._stall_timeout_s and \
+                not self._diagnostics.idle_message:
+            self._set_lost(f'no frame from {self._source.description} for {silent_s:.1f} s')
+
+    def _reconnect(self) -> bool:
+        """Reopen the lost live source, waiting 0.25 s, 0.5 s, ... up to
+        reconnect_max_interval between attempts; False when the node stops meanwhile."""
+        self._set_lost(f'lost {self._source.description} (read failed)')
+        wait_s, attempt = 0.25, 0
+        while not self._stop.wait(wait_s):
+            attempt += 1
+            self._source.close()
+            try:
+                self._source = open_source(*self._open_args, self.get_logger())
+                return True
+            except FaceRecognitionError as error:
+                self.get_logger().warning(
+                    f'reconnect attempt {attempt} failed: {error}', throttle_duration_sec=10.0)
+            wait_s = min(wait_s * 2, self._reconnect_max_s)
+        return False
 
     def destroy_node(self):
         self._stop.set()
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout=5.0)
-        self._source.close()
+        # A reader still blocked in read() (a hung stream) must not have its capture freed
+        # under it; the process is ending and the OS reclaims it.
+        if not self._thread.is_alive():
+            self._source.close()
         return super().destroy_node()
 
 

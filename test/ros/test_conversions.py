@@ -311,6 +311,23 @@ def test_stamp_pairing_pairs_equal_stamps_in_any_arrival_order():
     assert pairing.pending() == (0, 0) and pairing.unpaired == [0, 0]
 
 
+def test_stamp_pairing_counts_and_reports_repeated_stamps():
+    """Stamps all 0 (use_sim_time without /clock): the older image is dropped and counted,
+    and the caller is told, instead of one image silently standing for another."""
+    from face_recognition_ros.node_support.message_pairing import StampPairing
+
+    pairs, repeated = [], []
+    pairing = StampPairing(lambda image, dets: pairs.append((image.tag, dets.tag)),
+                           on_repeated_stamp=lambda stream, stamp: repeated.append(
+                               (stream, stamp)))
+    pairing.add(0, _stamped('image1', 0))
+    pairing.add(0, _stamped('image2', 0))
+    pairing.add(1, _stamped('dets', 0))
+    assert pairs == [('image2', 'dets')]
+    assert repeated == [(0, 0)] and pairing.repeated_stamps == 1
+    assert pairing.unpaired == [1, 0]
+
+
 def test_stamp_pairing_discards_what_never_pairs_and_says_so():
     from face_recognition_ros.node_support.message_pairing import StampPairing
 

@@ -157,6 +157,28 @@ def test_bad_images_are_logged_and_the_node_carries_on(feed, overlay):
     assert overlay.is_running()
 
 
+@pytest.mark.parametrize('odd_id', ['\u00b2', '9' * 5000, '-3', ' 12 ', 'abc'])
+def test_odd_but_legal_track_ids_are_drawn_and_never_end_the_node(feed, overlay, odd_id):
+    """Detection2D.id is any string: '²' passed isdigit() but not int() and ended the node."""
+    annotated = feed.watch()
+    try:
+        stamp = next(_STAMPS)
+        image_msg = feed.probe.image_msg(feed.frame, stamp, frame_id='overlay_camera')
+        identified = faces_to_identified_msg(
+            [Face(box=BOX, score=0.9, name='Ada', confidence=0.8, track_id=3)],
+            image_msg.header)
+        identified.detections[0].id = odd_id
+        feed.image_pub.publish(image_msg)
+        feed.identified_pub.publish(identified)
+        annotated.wait_for(lambda m: stamp_of(m) == stamp, timeout=10)
+        good = feed.send()
+        annotated.wait_for(lambda m: stamp_of(m) >= good, timeout=10)
+    finally:
+        feed.probe.stop_collecting(annotated)
+    assert overlay.is_running()
+    assert 'Traceback' not in overlay.output()
+
+
 def test_an_unwatched_overlay_reports_ok_idle_not_a_warning(feed, overlay):
     """Idle is the overlay's normal state: a robot monitor must not show it as a fault."""
     ros_harness._wait_until(lambda: feed.image_subscribers() == 0, 5.0,

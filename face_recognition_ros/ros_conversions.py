@@ -105,8 +105,8 @@ def image_msg_to_bgr(msg: Image, use_cv_bridge: bool | None = None) -> np.ndarra
                 f'{", ".join(SUPPORTED_ENCODINGS)}; depth and float images hold no faces. '
                 'Remap the node to the colour image topic of the camera.')
         try:
-            unpadded = _without_row_padding(msg, height, width, step)
-            return np.array(_BRIDGE.imgmsg_to_cv2(unpadded, desired_encoding='bgr8'),
+            readable = _as_cv_bridge_reads_it(msg, height, width, step)
+            return np.array(_BRIDGE.imgmsg_to_cv2(readable, desired_encoding='bgr8'),
                             copy=True)
         except (CvBridgeError, TypeError, ValueError, cv2.error) as error:
             raise ImageError(
@@ -136,21 +136,26 @@ def _is_camera_encoding(encoding: str) -> bool:
     return _pixel_bytes(encoding) is not None
 
 
-def _without_row_padding(msg: Image, height: int, width: int, step: int) -> Image:
-    """``msg`` with rows exactly one row of pixels long: cv_bridge's imgmsg_to_cv2 takes
-    the row width from ``step`` (step / itemsize / channels), so padding that is not a
-    whole number of pixels (step 13 bytes past a bgr8 row) would shift every row."""
+def _as_cv_bridge_reads_it(msg: Image, height: int, width: int, step: int) -> Image:
+    """``msg`` in the form cv_bridge's imgmsg_to_cv2 reads correctly: rows exactly one row
+    of pixels long, because it takes the row width from ``step`` (step / itemsize /
+    channels), so padding that is not a whole number of pixels (step 13 bytes past a bgr8
+    row) would shift every row; and little-endian, because its byte swap for big-endian data
+    calls ``ndarray.newbyteorder``, which NumPy 2 removed (an AttributeError even for 8-bit
+    images, where the flag means nothing and the built-in conversion ignores it)."""
     row_bytes = width * _pixel_bytes(msg.encoding)
-    if step == row_bytes:
+    if step == row_bytes and not msg.is_bigendian:
         return msg
     if step < row_bytes:
         raise ImageError(
             f'image step {step} is shorter than one row of {width} {msg.encoding} pixels '
             f'({row_bytes} bytes): the message is malformed.')
     rows = np.frombuffer(msg.data, dtype=np.uint8, count=height * step).reshape(height, step)
+    rows = rows[:, :row_bytes]
+    if msg.is_bigendian and msg.encoding.endswith('16'):
+        rows = rows.reshape(height, -1, 2)[:, :, ::-1]  # 16-bit samples to little-endian
     return Image(header=msg.header, height=height, width=width, encoding=msg.encoding,
-                 is_bigendian=msg.is_bigendian, step=row_bytes,
-                 data=rows[:, :row_bytes].tobytes())
+                 is_bigendian=0, step=row_bytes, data=np.ascontiguousarray(rows).tobytes())
 
 
 def _fallback_to_bgr(msg: Image, height: int, width: int, step: int) -> np.ndarray:

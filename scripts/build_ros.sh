@@ -18,6 +18,8 @@
 #        FR_SYMLINK_INSTALL=0   copy files into install/ instead of symlinking them (with
 #                               symlinks, edits to Python files need no rebuild)
 #        FR_FORCE=1             run colcon even when nothing changed
+#        FR_BUILD_TESTING=1     configure with BUILD_TESTING=ON, so that `colcon test` runs
+#                               the package's tests (the launch_testing test of the launch file)
 # Afterwards: `source scripts/ros_env.sh` puts the package on the path.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -35,7 +37,7 @@ if [ -n "${ROS_DISTRO:-}" ] && [ -d "/opt/ros/${ROS_DISTRO}" ] \
   mode=system
 fi
 
-cmake_args=(-DBUILD_TESTING=OFF)
+cmake_args=("-DBUILD_TESTING=$([ "${FR_BUILD_TESTING:-0}" = 1 ] && echo ON || echo OFF)")
 if [ "$mode" = pip ]; then
   venv=${FR_VENV:-$repo/.venv}
   [ -x "$venv/bin/python" ] || die "no ROS 2 found: source /opt/ros/<distro>/setup.bash, \
@@ -121,6 +123,7 @@ fingerprint() {
   cd "$repo"
   {
     echo "$mode ${ROS_DISTRO:-} ${VIRTUAL_ENV:-} ${has_vision_msgs} ${symlink_args[*]:-} $*"
+    echo "${cmake_args[*]}"
     echo "underlay: $underlay"
     find package.xml CMakeLists.txt msg srv compat scripts/nodes launch config \
         face_recognition_ros -name __pycache__ -prune -o -type f -print 2>/dev/null \

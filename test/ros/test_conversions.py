@@ -68,6 +68,34 @@ def test_image_encodings_convert_to_bgr(photo, encoding, to_encoding, padding, u
     assert bgr.flags.writeable and bgr.flags.c_contiguous
 
 
+@pytest.mark.parametrize('use_cv_bridge', BRIDGE_MODES)
+@pytest.mark.parametrize('padding', [0, 13])
+def test_big_endian_flag_on_8_bit_images_changes_nothing(photo, padding, use_cv_bridge):
+    """Some drivers set is_bigendian on 8-bit images, where it means nothing: the built-in
+    conversion ignores it, and cv_bridge (whose byte swap breaks on NumPy 2) must too."""
+    msg = _image_msg(photo, 'bgr8', padding)
+    msg.is_bigendian = 1
+    np.testing.assert_array_equal(conv.image_msg_to_bgr(msg, use_cv_bridge=use_cv_bridge), photo)
+
+
+@pytest.mark.skipif(not conv.cv_bridge_available(),
+                    reason='16-bit images need cv_bridge (the built-in conversion refuses them)')
+@pytest.mark.parametrize('encoding', ['mono16', 'bgr16'])
+@pytest.mark.parametrize('padding', [0, 13])
+def test_big_endian_16_bit_images_read_like_little_endian_ones(photo, encoding, padding):
+    pixels = cv2.cvtColor(photo, cv2.COLOR_BGR2GRAY) if encoding == 'mono16' else photo
+    samples = pixels.astype(np.uint16) * 257  # the whole 16-bit range
+    little = _image_msg(samples.astype('<u2').view(np.uint8), encoding, padding)
+    big = _image_msg(samples.astype('>u2').view(np.uint8), encoding, padding)
+    big.is_bigendian = 1
+    little.width = big.width = pixels.shape[1]  # two bytes a sample
+
+    expected = conv.image_msg_to_bgr(little, use_cv_bridge=True)
+    np.testing.assert_array_equal(conv.image_msg_to_bgr(big, use_cv_bridge=True), expected)
+    gray_or_colour = pixels if encoding == 'bgr16' else cv2.cvtColor(pixels, cv2.COLOR_GRAY2BGR)
+    assert np.abs(expected.astype(int) - gray_or_colour).max() <= 1  # 16 to 8 bits rounds
+
+
 def test_converted_image_does_not_share_memory_with_message(photo):
     msg = conv.bgr_to_image_msg(photo, _header())
     bgr = conv.image_msg_to_bgr(msg, use_cv_bridge=False)

@@ -15,7 +15,7 @@ import pytest
 import ros_harness
 
 LAUNCH_TEST = shutil.which('launch_test')
-TEST_FILE = ros_harness.REPO / 'test' / 'launch_testing' / 'pipeline.launch_test.py'
+TEST_FILE = ros_harness.REPO / 'test' / 'launch_testing' / 'launch_file_checks.py'
 
 
 @pytest.mark.skipif(LAUNCH_TEST is None, reason='no launch_test command: source an apt ROS 2, '

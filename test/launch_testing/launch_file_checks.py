@@ -1,10 +1,12 @@
 """launch_testing test of the launch file: the ROS convention for integration tests.
 
 Run by test/ros/test_launch_testing.py (``launch_test`` on this file, in the test session's
-ROS domain), or by hand with ``launch_test test/launch_testing/pipeline.launch_test.py``
+ROS domain), or by hand with ``launch_test test/launch_testing/launch_file_checks.py``
 after ``source scripts/ros_env.sh``. It includes the installed face_recognition.launch.py
 with the bundled clip, waits for named faces on /lt/faces/identified while the processes
-run, and after shutdown checks that every process exited cleanly.
+run, and after shutdown checks that every process exited cleanly. Its name matches none of
+pytest's test file patterns on purpose: launch_testing's pytest plugin would import it as
+a module of its own, outside the test session's ROS domain.
 """
 
 import os

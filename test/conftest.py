@@ -70,3 +70,12 @@ def postgres_server():
     server = module.PostgresServer(bindir)
     yield server
     server.close()
+
+
+@pytest.fixture(autouse=True)
+def _plain_logger_class():
+    """Importing launch (test_launch_file.py does) installs its LaunchLogger, which turns
+    off propagation of every logger made afterwards: caplog would then see nothing."""
+    import logging
+    logging.setLoggerClass(logging.Logger)
+    yield

@@ -71,11 +71,3 @@ def postgres_server():
     yield server
     server.close()
 
-
-@pytest.fixture(autouse=True)
-def _plain_logger_class():
-    """Importing launch (test_launch_file.py does) installs its LaunchLogger, which turns
-    off propagation of every logger made afterwards: caplog would then see nothing."""
-    import logging
-    logging.setLoggerClass(logging.Logger)
-    yield

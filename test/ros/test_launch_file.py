@@ -39,13 +39,20 @@ NODES_OF = {'face_pipeline': ('face_detector', 'face_recognizer')}
 # Declared by rclpy itself (or by QoS overriding), not by our nodes.
 FRAMEWORK_PARAMETERS = {'use_sim_time', 'start_type_description_service'}
 
-try:
-    # Only a system ROS 2 has it. The repository's launch/ folder also imports as a (namespace)
-    # package named launch when the repository is on sys.path: look for the real thing.
-    from launch import LaunchService  # noqa: F401
-    HAVE_LAUNCH = True
-except ImportError:
-    HAVE_LAUNCH = False
+def _have_launch() -> bool:
+    """Is the real launch package installed (an apt ROS 2, or the underlay)?
+
+    Looked up, not imported: importing launch makes its LaunchLogger the logger class, so
+    every logger created afterwards in this test process stops propagating and caplog in
+    later tests sees nothing. The repository's launch/ folder is a namespace package of
+    the same name (no origin file): that is not the real thing.
+    """
+    spec = importlib.util.find_spec('launch')
+    return spec is not None and spec.origin is not None and \
+        Path(spec.origin).name == '__init__.py'
+
+
+HAVE_LAUNCH = _have_launch()
 
 
 # --- The launch file, evaluated with stand-ins --------------------------------------------------

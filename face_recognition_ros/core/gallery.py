@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import logging
 import math
 import os
 import unicodedata
@@ -46,6 +47,8 @@ import numpy as np
 
 from .errors import GalleryError, InvalidNameError
 from .types import UNKNOWN, Match
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_THRESHOLD = 0.363
 """OpenCV Zoo's published SFace cosine-similarity threshold (chosen by its authors on LFW)."""
@@ -362,8 +365,24 @@ class Gallery:
         """Name each query embedding (D,) or (N, D): the best person, or ``UNKNOWN``.
 
         The best person is the one owning the single most similar enrolled embedding,
-        which equals the arg-max of ``person_similarities`` but needs no per-person pass.
+        which equals the arg-max of ``person_similarities`` but needs no per-person pass;
+        ``nearest_name`` is that person also when the face is ``UNKNOWN``.
+
+        A query that is not a usable vector (NaN, infinite, all zero: a broken crop or
+        model output) is ``UNKNOWN``: one bad face must not cost the frame its other faces.
         """
+        raw = np.asarray(embeddings, dtype=np.float32)
+        if raw.ndim == 2 and raw.shape[0] and raw.shape[1]:
+            usable = np.all(np.isfinite(raw), axis=1)
+            usable[usable] = np.linalg.norm(raw[usable], axis=1) >= 1e-6
+            if not np.all(usable):
+                logger.warning('%d of %d face embeddings are not usable vectors (NaN or zero):'
+                               ' those faces are unknown', int(np.sum(~usable)), len(usable))
+                matches = [Match(UNKNOWN, 0.0, -1.0)] * len(usable)
+                if np.any(usable):
+                    for index, match in zip(np.flatnonzero(usable), self.match(raw[usable])):
+                        matches[index] = match
+                return matches
         queries = _as_embedding_matrix(embeddings, 'the query embeddings')
         self._check_query_dimension(queries)
         if not self._names:
@@ -375,8 +394,9 @@ class Gallery:
         confidences = similarity_to_confidence(best, threshold)
         matches = []
         for row, similarity, confidence in zip(best_rows, best, np.atleast_1d(confidences)):
-            name = self._names[self._labels[row]] if similarity >= threshold else UNKNOWN
-            matches.append(Match(name, float(confidence), float(similarity)))
+            nearest = self._names[self._labels[row]]
+            name = nearest if similarity >= threshold else UNKNOWN
+            matches.append(Match(name, float(confidence), float(similarity), nearest))
         return matches
 
     def _check_query_dimension(self, queries: np.ndarray) -> None:

@@ -77,9 +77,23 @@ class Track:
     votes: deque = field(default_factory=deque)
     """Recent identifications: deque of ``Match``."""
     name: str = UNKNOWN
+    """The name to publish: the vote's winner once it is confirmed, else ``UNKNOWN``."""
     confidence: float = 0.0
     similarity: float = -1.0
     """Similarity of the latest identification."""
+    candidate: str = UNKNOWN
+    """The vote's winner, confirmed or not."""
+    candidate_confidence: float = 0.0
+    pending: bool = False
+    """The vote names a person that too few identifications agree on yet: ``name`` is
+    ``UNKNOWN`` and ``nearest_name`` the candidate until they do."""
+    nearest_name: str = ''
+    """The pending candidate, or who the latest identification resembled most."""
+    contested: bool = False
+    """Another track is so close this frame that boxes cannot tell the two faces apart."""
+    partner_references: list = field(default_factory=list)
+    """Embeddings of the tracks this one was contested with, from before the contest: the
+    first embedding after it must resemble this track's own reference more than these."""
 
     @property
     def area(self) -> float:
@@ -122,7 +136,8 @@ class FaceTracker:
                  uncertain_margin: float = 0.1, growth_ratio: float = 1.4,
                  max_reembeds_per_frame: int | None = 1,
                  identity_switch_similarity: float = 0.25, decisive_margin: float = 0.4,
-                 stable_votes: int = 3, stable_interval_factor: int = 2):
+                 stable_votes: int = 3, stable_interval_factor: int = 2,
+                 confirm_votes: int = 2, contest_distance: float = 0.8):
         """
         Args:
             iou_threshold: a detection continues a track when their IoU reaches this...
@@ -150,11 +165,21 @@ class FaceTracker:
                 embeddings below which it is taken for another person (a new id). 0.25
                 suits SFace, whose same-person pairs mostly score above its 0.363
                 threshold and different people mostly below 0.2; -1 disables the check.
+            confirm_votes: identifications that must name a person (among the last
+                ``vote_window``) before the track publishes that name, unless all that
+                name it were decisive; until then it is ``UNKNOWN`` and pending, and
+                embedded again every frame. 1 names a face on its first identification.
+            contest_distance: two tracks whose centres come closer than this many face
+                sizes (the larger face) are contested: a box tracker may swap them, so
+                both drop their identity, are not embedded while that close, and are
+                identified afresh once apart. 0 disables it.
         """
         if (max_missed < 0 or vote_window < 1 or reembed_interval < 1
-                or uncertain_interval < 1 or stable_interval_factor < 1):
-            raise ValueError('max_missed must be >= 0 and vote_window, reembed_interval, '
-                             'uncertain_interval, stable_interval_factor >= 1')
+                or uncertain_interval < 1 or stable_interval_factor < 1
+                or not 1 <= confirm_votes <= vote_window or contest_distance < 0):
+            raise ValueError('max_missed and contest_distance must be >= 0, vote_window, '
+                             'reembed_interval, uncertain_interval, stable_interval_factor '
+                             '>= 1 and confirm_votes between 1 and vote_window')
         self.iou_threshold = float(iou_threshold)
         self.max_centre_distance = float(max_centre_distance)
         self.max_missed = int(max_missed)
@@ -169,6 +194,8 @@ class FaceTracker:
         self.decisive_margin = float(decisive_margin)
         self.stable_votes = int(stable_votes)
         self.stable_interval_factor = int(stable_interval_factor)
+        self.confirm_votes = int(confirm_votes)
+        self.contest_distance = float(contest_distance)
         self.frame_index = -1
         self._tracks: list[Track] = []
         self._ids = itertools.count(1)
@@ -189,11 +216,19 @@ class FaceTracker:
         frame instead of after the next routine re-embedding.
         """
         for track in self._tracks:
-            track.votes.clear()
-            track.last_embed_frame = None
-            track.last_embed_area = 0.0
+            self._clear_identity(track)
             track.reference_embedding = None
-            track.name, track.confidence, track.similarity = UNKNOWN, 0.0, -1.0
+            track.partner_references = []
+
+    @staticmethod
+    def _clear_identity(track: Track) -> None:
+        """Forget who the track is (its votes) so that it is identified afresh."""
+        track.votes.clear()
+        track.last_embed_frame = None
+        track.last_embed_area = 0.0
+        track.name, track.confidence, track.similarity = UNKNOWN, 0.0, -1.0
+        track.candidate, track.candidate_confidence = UNKNOWN, 0.0
+        track.pending, track.nearest_name = False, ''
 
     # ------------------------------------------------------------ association
     def _affinity(self, predicted: np.ndarray, boxes: np.ndarray) -> np.ndarray:
@@ -255,7 +290,46 @@ class FaceTracker:
                               votes=deque(maxlen=self.vote_window))
                 self._tracks.append(track)
                 assigned[d_index] = track
+        self._mark_contests(frame)
         return assigned  # type: ignore[return-value]
+
+    def _mark_contests(self, frame: int) -> None:
+        """Flag the tracks that are too close to another for boxes to keep them apart.
+
+        When two faces cross, the detector may lose the one behind, or put both boxes
+        where either face could continue either track: ids may swap, and with them the
+        names. A name from before the overlap is therefore not trusted after it: a track
+        entering a contest drops its identity (its votes and name), is not embedded while
+        contested (a half-hidden face gives a half-true embedding), and is identified
+        afresh once clear, where the first embedding must also look more like the track's
+        own earlier face than like its partners' (``record``). Missed tracks take part
+        with their predicted boxes: the face hidden behind another is the one to swap.
+        """
+        tracks = self._tracks
+        previously = {id(track): track.contested for track in tracks}
+        for track in tracks:
+            track.contested = False
+        if self.contest_distance <= 0 or len(tracks) < 2:
+            return
+        boxes = np.stack([t.box if t.last_frame == frame else t.predicted_box(frame)
+                          for t in tracks]).astype(np.float32)
+        centres = boxes[:, :2] + boxes[:, 2:] / 2
+        sizes = np.sqrt(np.maximum(boxes[:, 2] * boxes[:, 3], 1.0))
+        distance = np.linalg.norm(centres[:, None] - centres[None], axis=2)
+        close = distance < self.contest_distance * np.maximum(sizes[:, None], sizes[None])
+        np.fill_diagonal(close, False)
+        for i, track in enumerate(tracks):
+            partners = [tracks[j] for j in np.flatnonzero(close[i])]
+            if not partners:
+                continue
+            track.contested = True
+            if not previously[id(track)]:
+                self._clear_identity(track)
+            for partner in partners:
+                reference = partner.reference_embedding
+                if reference is not None and not any(
+                        reference is known for known in track.partner_references):
+                    track.partner_references.append(reference)
 
     @staticmethod
     def _continue(track: Track, detection: Detection, frame: int) -> None:
@@ -278,22 +352,22 @@ class FaceTracker:
         return abs(match.confidence - 0.5) >= self.decisive_margin
 
     def _is_uncertain(self, track: Track) -> bool:
-        if not track.votes:
+        if not track.votes or track.pending:
             # Embedded before but never identified (no landmarks found, or the gallery
-            # changed): nothing is known yet.
+            # changed), or a name not yet confirmed: nothing is known yet.
             return True
         few_votes = len(track.votes) < self.min_votes and not all(
             self._is_decisive(vote) for vote in track.votes)
         return (few_votes
-                or abs(track.confidence - 0.5) < self.uncertain_margin
-                or track.votes[-1].name != track.name)
+                or abs(track.candidate_confidence - 0.5) < self.uncertain_margin
+                or track.votes[-1].name != track.candidate)
 
     def _is_stable(self, track: Track) -> bool:
         """The last ``stable_votes`` identifications agree and none was a close call."""
         if len(track.votes) < self.stable_votes:
             return False
         recent = list(track.votes)[-self.stable_votes:]
-        return all(vote.name == track.name and self._is_decisive(vote) for vote in recent)
+        return all(vote.name == track.candidate and self._is_decisive(vote) for vote in recent)
 
     def reembed_interval_of(self, track: Track) -> int:
         """Frames until a routine re-embedding: longer once the identity is stable."""
@@ -303,10 +377,14 @@ class FaceTracker:
 
     def embedding_reason(self, track: Track) -> str | None:
         """Why ``track`` needs a fresh embedding this frame, or None when it does not."""
+        if track.contested:
+            return None  # the face may be half hidden by the other: wait until clear
         if track.last_embed_frame is None:
             return 'new'
         if track.jumped:
             return 'jumped'
+        if track.pending:
+            return 'confirm'
         since = self.frame_index - track.last_embed_frame
         if since >= self.reembed_interval_of(track):
             return 'interval'
@@ -319,13 +397,14 @@ class FaceTracker:
     def select_for_embedding(self, tracks: list[Track]) -> list[int]:
         """Indices into ``tracks`` (this frame's, from ``update``) that need an embedding.
 
-        New tracks and tracks that jumped always; the others, most overdue first, up to
+        New tracks, tracks that jumped and pending names always (a face waits for its
+        name as briefly as possible); the others, most overdue first, up to
         ``max_reembeds_per_frame``.
         """
         new, others = [], []
         for index, track in enumerate(tracks):
             reason = self.embedding_reason(track)
-            if reason in ('new', 'jumped'):
+            if reason in ('new', 'jumped', 'confirm'):
                 new.append(index)
             elif reason is not None:
                 others.append(index)
@@ -348,13 +427,15 @@ class FaceTracker:
         """Add one identification to the track's vote and update its identity.
 
         With ``embedding`` given, a track whose new embedding does not resemble its last
-        one is someone else now: it takes a new id and its vote starts over.
+        one (or, first after a contest, resembles a partner's face more than its own) is
+        someone else now: it takes a new id and its vote starts over.
         """
         if embedding is not None:
             embedding = np.asarray(embedding, dtype=np.float32).reshape(-1)
-            reference = track.reference_embedding
-            if (reference is not None and reference.shape == embedding.shape
-                    and float(reference @ embedding) < self.identity_switch_similarity):
+            if not np.all(np.isfinite(embedding)):
+                embedding = None  # a broken embedding says nothing about who this is
+        if embedding is not None:
+            if self._shows_someone_else(track, embedding):
                 old_id = track.track_id
                 track.track_id = next(self._ids)
                 track.votes.clear()
@@ -363,6 +444,7 @@ class FaceTracker:
                 logger.debug('track %d shows another person now: new track %d', old_id,
                              track.track_id)
             track.reference_embedding = embedding
+            track.partner_references = []
         track.jumped = False
         track.votes.append(match)
         track.last_embed_frame = self.frame_index
@@ -377,8 +459,36 @@ class FaceTracker:
         newest_first = [vote.name for vote in reversed(track.votes)]
         winner = max(weights, key=lambda name: (weights[name], -newest_first.index(name)))
         confidences = [vote.confidence for vote in track.votes if vote.name == winner]
-        track.name = winner
-        track.confidence = float(np.mean(confidences))
+        track.candidate = winner
+        track.candidate_confidence = float(np.mean(confidences))
+        named = [vote.name for vote in track.votes if vote.name != UNKNOWN]
+        agreeing = [vote for vote in track.votes if vote.name == winner]
+        # Confirmed: enough identifications name the winner (or those that do were all
+        # decisive: far above the threshold, where strangers almost never score), and no
+        # other person was named as often.
+        confirmed = winner == UNKNOWN or (
+            (len(agreeing) >= self.confirm_votes
+             or all(self._is_decisive(vote) for vote in agreeing))
+            and all(named.count(other) < len(agreeing) for other in set(named) - {winner}))
+        track.pending = not confirmed
+        if confirmed:
+            track.name, track.confidence = winner, track.candidate_confidence
+            track.nearest_name = match.nearest_name if winner == UNKNOWN else winner
+        else:
+            # Undecided: the confidence that it is nobody enrolled is as good as not.
+            track.name, track.confidence, track.nearest_name = UNKNOWN, 0.5, winner
+
+    def _shows_someone_else(self, track: Track, embedding: np.ndarray) -> bool:
+        """Does ``embedding`` show another face than the track's previous one?"""
+        reference = track.reference_embedding
+        if reference is None or reference.shape != embedding.shape:
+            return False
+        own = float(reference @ embedding)
+        if own < self.identity_switch_similarity:
+            return True
+        # After a contest: appearance decides which face this is when boxes could not.
+        return any(partner.shape == embedding.shape and float(partner @ embedding) > own
+                   for partner in track.partner_references)
 
 
 __all__ = ['FaceTracker', 'Track', 'box_iou']

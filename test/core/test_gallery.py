@@ -46,6 +46,18 @@ def test_match_names_enrolled_and_rejects_stranger(random_gallery):
     assert matches[1].similarity == pytest.approx(1.0, abs=1e-5)
 
 
+def test_a_nan_or_zero_embedding_is_unknown_and_the_other_faces_are_named(random_gallery):
+    """A broken crop or model output costs that face its name, never the whole frame."""
+    gallery, people = random_gallery
+    queries = np.stack([np.full(128, np.nan, np.float32), people['ada'][0],
+                        np.zeros(128, np.float32)])
+    matches = gallery.match(queries)
+    assert [m.name for m in matches] == [UNKNOWN, 'ada', UNKNOWN]
+    assert matches[0].confidence == 0.0 and matches[1].nearest_name == 'ada'
+    with pytest.raises(GalleryError, match='NaN'):  # enrolling one still refuses
+        gallery.with_person('nan', queries[:1])
+
+
 def test_confidence_is_half_at_threshold_and_monotonic():
     assert similarity_to_confidence(DEFAULT_THRESHOLD, DEFAULT_THRESHOLD) == pytest.approx(0.5)
     values = similarity_to_confidence(np.linspace(-1, 1, 201), DEFAULT_THRESHOLD)

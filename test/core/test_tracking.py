@@ -48,7 +48,7 @@ def test_track_survives_a_few_missed_frames_and_fast_motion():
 
 def test_embedding_policy_new_interval_growth_and_uncertainty():
     tracker = FaceTracker(reembed_interval=5, uncertain_interval=2, min_votes=1,
-                          growth_ratio=1.4, max_reembeds_per_frame=None)
+                          growth_ratio=1.4, max_reembeds_per_frame=None, confirm_votes=1)
     confident = Match('ada', 0.95, 0.7)
     tracks = tracker.update([det(100, 100)])
     assert tracker.select_for_embedding(tracks) == [0]  # new track
@@ -70,7 +70,7 @@ def test_embedding_policy_new_interval_growth_and_uncertainty():
 
 
 def test_reembeds_are_spread_over_frames_but_new_tracks_never_wait():
-    tracker = FaceTracker(reembed_interval=3, max_reembeds_per_frame=2)
+    tracker = FaceTracker(reembed_interval=3, max_reembeds_per_frame=2, confirm_votes=1)
     faces = [det(10 + 100 * i, 50) for i in range(6)]
     tracks = tracker.update(faces)
     assert tracker.select_for_embedding(tracks) == list(range(6))
@@ -137,7 +137,7 @@ def test_ids_are_kept_on_the_bundled_clip(detector, fixtures_dir):
 def test_decisive_answers_need_fewer_embeddings_than_close_calls():
     def embed_frames(match, frames=60):
         tracker = FaceTracker(reembed_interval=10, stable_votes=3, stable_interval_factor=2,
-                              min_votes=2, uncertain_interval=3)
+                              min_votes=2, uncertain_interval=3, confirm_votes=1)
         due = []
         for frame in range(frames):
             tracks = tracker.update([det(100, 100)])
@@ -166,3 +166,88 @@ def test_track_without_votes_is_uncertain_not_an_error():
     for _ in range(tracker.uncertain_interval):
         (track,) = tracker.update([detection])
     assert tracker.embedding_reason(track) == 'uncertain'
+
+
+def test_a_name_is_published_only_once_identifications_agree():
+    """A close call is a candidate (pending, shown as nearest_name), two agreeing a name;
+    one decisive identification (far above the threshold) names at once."""
+    tracker = FaceTracker(confirm_votes=2)
+    clear, = tracker.update([det(300, 100)])
+    tracker.record(clear, Match('bob', 0.95, 0.7, 'bob'))
+    assert clear.name == 'bob' and not clear.pending
+    track, = tracker.update([det(100, 100)])
+    tracker.record(track, Match('ada', 0.8, 0.45, 'ada'))
+    assert track.name == UNKNOWN and track.pending and track.nearest_name == 'ada'
+    assert track.confidence == 0.5  # undecided, not a confident stranger
+    track, = tracker.update([det(101, 100)])
+    assert tracker.select_for_embedding([track]) == [0]  # pending: embedded every frame
+    tracker.record(track, Match('bob', 0.8, 0.45, 'bob'))  # disagreement: still pending
+    assert track.name == UNKNOWN and track.pending
+    tracker.record(track, Match('ada', 0.8, 0.45, 'ada'))
+    assert track.name == 'ada' and not track.pending and track.confidence > 0.5
+
+
+def _cross(tracker, steps=40, speed=6.0):
+    """Face A walks right across face B (which stands): yield (tracks by person) per frame.
+
+    Around the middle only one box is seen (B hides A), placed where either could be.
+    """
+    for step in range(steps):
+        xa, xb = 20 + speed * step, 140.0
+        hidden = abs(xa - xb) < 25
+        boxes = {'b': det(xb, 100)} if hidden else {'a': det(xa, 102), 'b': det(xb, 100)}
+        tracks = tracker.update(list(boxes.values()))
+        yield dict(zip(boxes, tracks))
+
+
+def test_a_crossing_clears_names_until_each_face_is_identified_again():
+    """No name from before an overlap is published after it without a fresh embedding."""
+    ada, bob = _unit(0), _unit(1)
+    tracker = FaceTracker(confirm_votes=1)
+    named_during = []
+    for frame, tracks in enumerate(_cross(tracker)):
+        for person, track in tracks.items():
+            if tracker.embedding_reason(track) is not None:
+                # The box tracker swapped them? Then this embedding shows the other face.
+                truth = person
+                tracker.record(track, Match(truth, 0.95, 0.7, truth),
+                               ada if truth == 'a' else bob)
+            if track.contested:
+                named_during.append(track.name)
+            assert track.name in (UNKNOWN, person), (frame, person, track.name)
+    assert named_during and set(named_during) == {UNKNOWN}
+    assert {t.name for t in tracks.values()} == {'a', 'b'}  # named again once apart
+
+
+def test_after_a_contest_the_face_that_looks_like_the_partner_gets_a_new_id():
+    """Appearance decides when boxes could not: a swapped track does not keep its id."""
+    ada, bob = _unit(0), _unit(1)
+    tracker = FaceTracker(confirm_votes=1)
+    first, second = tracker.update([det(100, 100), det(200, 100)])
+    tracker.record(first, Match('ada', 0.95, 0.7), ada)
+    tracker.record(second, Match('bob', 0.95, 0.7), bob)
+    first_id = first.track_id
+    for step in range(1, 5):  # they come close: both contested
+        tracker.update([det(100 + 8 * step, 100), det(200 - 8 * step, 100)])
+    assert first.contested and second.contested and first.name == UNKNOWN
+    for step in range(3, -1, -1):  # and part again
+        tracks = tracker.update([det(100 + 8 * step, 100), det(200 - 8 * step, 100)])
+    assert not any(t.contested for t in tracks)
+    # Suppose the boxes swapped: the first track now shows Bob's face. A little noise
+    # keeps it above the plain identity-switch similarity, so only the partner check
+    # can tell.
+    looks_like_bob = _unit_mix(bob, ada, 0.3)
+    assert float(looks_like_bob @ ada) > tracker.identity_switch_similarity
+    tracker.record(first, Match('bob', 0.9, 0.6), looks_like_bob)
+    assert first.track_id != first_id and first.name == 'bob'
+
+
+def _unit(index, dimension=16):
+    vector = np.zeros(dimension, np.float32)
+    vector[index] = 1.0
+    return vector
+
+
+def _unit_mix(main, other, weight):
+    vector = (1 - weight) * main + weight * other
+    return (vector / np.linalg.norm(vector)).astype(np.float32)

@@ -8,17 +8,19 @@ nothing is flushed), start it again and check what a robot needs after a crash:
 - the other nodes never stopped (same PID) and their outputs flow again;
 - no frame is answered twice on faces/identified (no duplicate stamp in the whole run);
 - the gallery file is intact afterwards: it loads, same people, same embedding count,
-  owner-only permissions.
+  owner-only permissions, the very bytes that were written before (nobody enrolled).
 Rounds are kept cheap (one kill, one restart, a short wait for every output) so that the
 restart itself is what the 20 rounds measure.
 """
 
 from __future__ import annotations
 
+import hashlib
 import signal
 import time
 
 import pytest
+from diagnostic_msgs.msg import DiagnosticArray
 from sensor_msgs.msg import Image
 from vision_msgs.msg import Detection2DArray
 
@@ -72,6 +74,24 @@ def _wait_for_more(collector, count: int, timeout: float) -> float:
     return time.monotonic() - start
 
 
+def _graph(probe) -> str:
+    """Who publishes and subscribes what, as the probe sees the graph (for failures)."""
+    node = probe.node
+    return 'graph: ' + ', '.join(
+        f'{topic} {node.count_publishers(topic)} pub/{node.count_subscribers(topic)} sub'
+        for topic in (f'/{NAMESPACE}/image', f'/{NAMESPACE}/faces/detections',
+                      f'/{NAMESPACE}/faces/identified'))
+
+
+def _last_status(diagnostics, node_name: str) -> str:
+    for array in reversed(diagnostics.messages):
+        for status in array.status:
+            if node_name in status.name:
+                values = {v.key: v.value for v in status.values}
+                return f'{status.message} {values}'
+    return 'none'
+
+
 def test_every_node_killed_and_restarted_twenty_times_under_load(ros_session, start_node,
                                                                  probe):
     from face_recognition_ros.core.gallery import Gallery
@@ -82,12 +102,14 @@ def test_every_node_killed_and_restarted_twenty_times_under_load(ros_session, st
     build_demo_gallery(gallery_path)
     enrolled = Gallery.load(gallery_path)
     people, embeddings = enrolled.counts(), enrolled.num_embeddings
+    written = hashlib.sha256(gallery_path.read_bytes()).hexdigest()
     parameters = _parameters(gallery_path)
 
     def start(executable: str):
         return start_node(executable, namespace=NAMESPACE, parameters=parameters[executable])
 
     outputs = _outputs(probe)
+    diagnostics = probe.collect('/diagnostics', DiagnosticArray)
     processes = {name: start(name) for name in VICTIMS}
     for name, process in processes.items():
         process.wait_for_output('publishing' if name == 'video_source' else 'ready:',
@@ -110,7 +132,9 @@ def test_every_node_killed_and_restarted_twenty_times_under_load(ros_session, st
         except AssertionError as error:
             pytest.fail(f'round {round_index + 1}: {victim} did not publish within '
                         f'{RESUME_LIMIT_S} s of its restart ({error}; earlier rounds: '
-                        f'{resume_s}). Its output:\n{processes[victim].output()}')
+                        f'{resume_s}). {_graph(probe)}; its last diagnostics: '
+                        f'{_last_status(diagnostics, victim)}. Its output:\n'
+                        f'{processes[victim].output()}')
         flow_start = time.monotonic()
         for name, process in processes.items():
             assert process.is_running(), (
@@ -134,6 +158,8 @@ def test_every_node_killed_and_restarted_twenty_times_under_load(ros_session, st
     after = Gallery.load(gallery_path)
     assert after.counts() == people and after.num_embeddings == embeddings
     assert gallery_path.stat().st_mode & 0o077 == 0
+    # nobody enrolled: a recognizer killed at any moment must not have rewritten it
+    assert hashlib.sha256(gallery_path.read_bytes()).hexdigest() == written
     print(f'{ROUNDS} rounds in {rounds_s:.1f} s; resume s (max): '
           + ', '.join(f'{n} {max(v):.2f}' for n, v in resume_s.items())
           + f'; others flowing again within {max(flow_s):.2f} s; '

@@ -142,8 +142,14 @@ def test_every_node_killed_and_restarted_twenty_times_under_load(ros_session, st
             assert process.is_running(), (
                 f'round {round_index + 1}: {name} died while {victim} restarted:\n'
                 f'{process.output()}')
-            if name != victim:
+            if name == victim:
+                continue
+            try:
                 _wait_for_more(outputs[name], len(outputs[name].messages), FLOW_LIMIT_S)
+            except AssertionError as error:
+                pytest.fail(f'round {round_index + 1}: the output of {name} stopped after '
+                            f'{victim} restarted ({error}). {_graph(probe)}; its last '
+                            f'diagnostics: {_last_status(diagnostics, name)}')
         flow_s.append(time.monotonic() - flow_start)
         print(f'round {round_index + 1}: {victim} publishing after '
               f'{resume_s[victim][-1]:.2f} s, the others after {flow_s[-1]:.2f} s more '

@@ -9,7 +9,9 @@ no torch.
 It serves two roles:
 - **open-set classifier**, ``ClassifierRecognizer.identify(aligned) -> list[Match]``: the
   person with the highest softmax probability, or ``UNKNOWN`` when that probability is
-  below the calibrated threshold. Adding a person means retraining.
+  below the calibrated threshold. Adding a person to the classifier means retraining;
+  people enrolled in a gallery beside it are named by the gallery and the trained people
+  still by the classifier (``FacePipeline._identify``).
 - **embedder**, ``ClassifierRecognizer.embed(aligned) -> (N, 512)``: the L2-normalised
   penultimate features (the file's second output), so the model also plugs into
   ``create_embedder(backend='classifier', model_path=...)`` and a gallery, where people
@@ -167,7 +169,11 @@ class ClassifierRecognizer:
         this backend has no cosine similarity, and a probability must not be published in a
         field that ROS users read as one (``Face.msg``). ``nearest_name`` is the top class.
         """
-        probabilities = self.probabilities(aligned_faces)
+        logits, _ = self._run(aligned_faces)
+        return self._matches(logits)
+
+    def _matches(self, logits: np.ndarray) -> list[Match]:
+        probabilities = softmax(logits.astype(np.float64)).astype(np.float32)
         matches = []
         for row in probabilities:
             best = int(np.argmax(row))
@@ -177,15 +183,35 @@ class ClassifierRecognizer:
                                  float('nan'), self.class_names[best]))
         return matches
 
+    @staticmethod
+    def _normalised(features: np.ndarray) -> np.ndarray:
+        features = features.astype(np.float32)
+        norms = np.linalg.norm(features, axis=1, keepdims=True)
+        return features / np.maximum(norms, 1e-12)
+
     def embed(self, aligned_faces: Sequence[np.ndarray]) -> np.ndarray:
         """(N, dimension) float32 L2-normalised penultimate features (FaceEmbedder)."""
         if not self._has_embedding:
             raise ModelError(f'{str(self.model_path)!r} was exported without an embedding '
                              'output; export it again with training/export.py')
         _, features = self._run(aligned_faces)
-        features = features.astype(np.float32)
-        norms = np.linalg.norm(features, axis=1, keepdims=True)
-        return features / np.maximum(norms, 1e-12)
+        return self._normalised(features)
+
+    def identify_and_embed(self, aligned_faces: Sequence[np.ndarray]
+                           ) -> tuple[list[Match], np.ndarray]:
+        """``identify`` and ``embed`` from one forward pass: (matches, (N, dimension)).
+
+        The pipeline needs both once people are enrolled beside the trained ones (the
+        gallery names the enrolled, the classifier the trained, see
+        ``FacePipeline._identify``); running the network twice would double the cost per
+        face. Without an embedding output the embeddings are (N, 0).
+        """
+        logits, features = self._run(aligned_faces)
+        if features is None:
+            features = np.zeros((len(aligned_faces), 0), np.float32)
+        else:
+            features = self._normalised(features)
+        return self._matches(logits), features
 
 
 def load_classifier(model_path: str | os.PathLike, num_threads: int | None = None,

@@ -98,8 +98,9 @@ class FacePipeline:
         detector: a ``FaceDetector`` (YuNet, FaceDetect...).
         embedder: a ``FaceEmbedder`` (SFace, the trained classifier...).
         gallery: who to recognise; its model id must be the embedder's. None or empty:
-            everyone is ``unknown`` (unless the embedder is a trained classifier with
-            its own ``identify``, which then names faces by itself).
+            everyone is ``unknown``. A trained classifier (an embedder with its own
+            ``identify``) names its trained people with or without a gallery; people
+            enrolled beside it are named by the gallery (``_identify_with_classifier``).
         landmark_locator: finds landmarks in boxes that come without them; built on
             demand (YuNet on the enlarged box) when needed and not given.
         tracker: a ``FaceTracker``; a default one when None and ``tracking`` is True.
@@ -255,16 +256,12 @@ class FacePipeline:
         return embeddings
 
     def _uses_classifier(self) -> bool:
-        """A trained classifier names faces itself when there is no gallery to match."""
-        return hasattr(self.embedder, 'identify') and (
-            self._gallery is None or len(self._gallery) == 0)
+        """A trained classifier (an embedder with ``identify``) names its own people."""
+        return hasattr(self.embedder, 'identify')
 
     def _identify(self, crops: list[np.ndarray], timings) -> tuple[list[Match], np.ndarray]:
         if self._uses_classifier():
-            start = time.perf_counter()
-            matches = list(self.embedder.identify(crops))
-            timings['embed'] += _ms_since(start)
-            return matches, np.zeros((len(crops), 0), np.float32)
+            return self._identify_with_classifier(crops, timings)
         start = time.perf_counter()
         embeddings = self._embed(crops)
         timings['embed'] += _ms_since(start)
@@ -274,6 +271,35 @@ class FacePipeline:
             matches = gallery.match(embeddings)
         else:
             matches = [_NO_MATCH] * len(crops)
+        timings['match'] += _ms_since(start)
+        return matches, embeddings
+
+    def _identify_with_classifier(self, crops: list[np.ndarray], timings
+                                  ) -> tuple[list[Match], np.ndarray]:
+        """The gallery first, then the classifier: enrolling never hides a trained person.
+
+        People enrolled beside a trained classifier (service, CLI, web page) are in the
+        gallery only, the trained ones in the network only. A face the gallery names is
+        that enrolled person; a face it leaves ``unknown`` gets the classifier's own
+        answer (a trained person, or ``unknown`` below its threshold). Both come from one
+        forward pass (``identify_and_embed``). A trained person who is also enrolled is
+        named by the gallery; forgetting them from the gallery does not untrain them.
+        """
+        start = time.perf_counter()
+        if hasattr(self.embedder, 'identify_and_embed'):
+            classified, embeddings = self.embedder.identify_and_embed(crops)
+        else:
+            classified = list(self.embedder.identify(crops))
+            embeddings = np.zeros((len(crops), 0), np.float32)
+        embeddings = np.asarray(embeddings, dtype=np.float32)
+        timings['embed'] += _ms_since(start)
+        gallery = self._gallery
+        if gallery is None or len(gallery) == 0 or embeddings.shape[1] == 0:
+            return list(classified), embeddings
+        start = time.perf_counter()
+        matched = gallery.match(embeddings)
+        matches = [by_gallery if by_gallery.name != UNKNOWN else by_classifier
+                   for by_gallery, by_classifier in zip(matched, classified)]
         timings['match'] += _ms_since(start)
         return matches, embeddings
 

@@ -10,6 +10,7 @@ import shutil
 import urllib.error
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -255,3 +256,57 @@ def test_photos_that_are_not_face_crops_are_warned_about(tmp_path, caplog):
     check_images([Sample(str(crop), 0), Sample(str(ORL / 's1' / '1.pgm'), 1)])
     assert '1 of 2 training photos are not square face crops' in caplog.text
     assert 'training.extract_faces' in caplog.text
+
+
+def test_enrolling_beside_a_classifier_keeps_the_trained_people_named(trained, data_dir,
+                                                                        tmp_path):
+    """An enrollment adds a person to the gallery; it must not make the trained ones
+    ``unknown`` (the pipeline used to switch from the classifier to the gallery alone)."""
+    from face_recognition_ros.core.alignment import REFERENCE_LANDMARKS_112
+    from face_recognition_ros.core.classifier_embedding import ClassifierRecognizer
+    from face_recognition_ros.core.gallery import Gallery
+    from face_recognition_ros.core.image_io import load_image
+    from face_recognition_ros.core.pipeline import FacePipeline, default_threshold_for
+    from face_recognition_ros.core.types import Detection
+
+    out_dir, _ = trained
+    model_path = tmp_path / 'faces.onnx'
+    export.main(export.get_args_parser().parse_args(
+        [str(out_dir / 'checkpoint.pth'), '--output', str(model_path), '--threads', '2']))
+    classifier = ClassifierRecognizer(model_path)
+
+    def as_frame(path):
+        # ORL photos are face crops: stretched to 112x112 with the template's landmarks
+        # as the detection, the pipeline's alignment leaves them as they are
+        image = load_image(path)
+        return cv2.resize(image, (112, 112), interpolation=cv2.INTER_LINEAR)
+
+    whole_face = Detection(np.array([0, 0, 112, 112], np.float32), 0.99,
+                           REFERENCE_LANDMARKS_112.astype(np.float32))
+    train_samples, _, _ = split_per_person(list_people(data_dir), val_per_person=1, seed=0)
+    frames = [as_frame(s.path) for s in train_samples]
+    labels = np.array([s.label for s in train_samples])
+    probabilities = classifier.probabilities(frames)
+    best = int(np.argmax(probabilities[np.arange(len(labels)), labels]))
+    trained_name = classifier.class_names[labels[best]]
+
+    pipeline = FacePipeline(None, classifier, Gallery(classifier.model_id,
+                                                      default_threshold_for(classifier)),
+                            tracking=False)
+    before = pipeline.recognize(frames[best], [whole_face]).faces[0]
+    assert before.name == trained_name and before.confidence >= 0.5
+
+    # a visitor enrolled as the service does it: the embedding of their face
+    visitor = cv2.resize(load_image(sorted(FIXTURES_FACEAPI.glob('penny/*.png'))[0]),
+                         (112, 112))
+    [(_, vector)] = pipeline.embed_faces(visitor, [whole_face])
+    pipeline.gallery = pipeline.gallery.with_person('visitor', vector)
+
+    after = pipeline.recognize(frames[best], [whole_face]).faces[0]
+    assert after.name == trained_name, 'the enrollment hid a trained person'
+    assert after.confidence == pytest.approx(before.confidence)
+    assert pipeline.recognize(visitor, [whole_face]).faces[0].name == 'visitor'
+    # the gallery still has the last word for the people it holds
+    pipeline.gallery = pipeline.gallery.with_person(
+        'renamed', pipeline.embed_faces(frames[best], [whole_face])[0][1])
+    assert pipeline.recognize(frames[best], [whole_face]).faces[0].name == 'renamed'

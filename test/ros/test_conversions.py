@@ -404,6 +404,28 @@ def test_repeat_limited_log_shows_each_problem_once_then_counts_repeats():
     assert lines == ['x', 'x']
 
 
+def test_repeat_limited_log_counts_a_problem_with_other_values_as_the_same_kind():
+    """A publisher sending ever other wrong sizes logged one line per message: the key was
+    the whole text, numbers and all. Found by test_hostile_input.py."""
+    from face_recognition_ros.node_support import RepeatLimitedLog
+
+    lines = []
+    logger = type('Logger', (), {'error': lambda self, text: lines.append(text),
+                                 'warning': lambda self, text: lines.append(text)})()
+    log = RepeatLimitedLog(logger, period_s=60.0)
+    for width in range(1, 50):
+        log.error(f'image skipped: image is {width}x0 pixels: nothing to process')
+        log.error(f"image skipped: unsupported image encoding '{width}UC9'")
+    log.warning('bad boxes: detection 3: box [nan, 1.0, 2.0, 3.0] holds NaN or infinity')
+    log.warning('bad boxes: detection 0: box [1e+30, inf, -2.0, 3.0] holds NaN or infinity')
+    log.warning('bad boxes: 1 | 2 | 3', kind='bad boxes')
+    log.warning('bad boxes: 4 | 5', kind='bad boxes')
+    assert lines == ['image skipped: image is 1x0 pixels: nothing to process',
+                     "image skipped: unsupported image encoding '1UC9'",
+                     'bad boxes: detection 3: box [nan, 1.0, 2.0, 3.0] holds NaN or infinity',
+                     'bad boxes: 1 | 2 | 3']
+
+
 def test_latest_frame_worker_processes_the_newest_and_counts_the_skipped():
     import threading
     import time

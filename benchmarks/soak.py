@@ -24,7 +24,7 @@ A crash is a pipeline process that exited or was replaced during the run.
 Verdicts (printed, not asserted; the exit code is 1 when one fails): RSS of each process
 and of all together grows less than 5 % from the end of the first minute (model sessions
 and buffers settle during it) to the end; the p50 latency of ``faces/identified`` in the
-last minute is within 20 % (or 5 ms) of the second minute's; no crashes. Numbers on a
+last minute is at most 20 % (or 5 ms) above the second minute's; no crashes. Numbers on a
 shared machine move with its load: the JSON has the load average at each minute.
 """
 
@@ -277,7 +277,8 @@ def soak(args, env: dict, share: Path, lib_dir: Path, work: Path) -> dict:
                 'diagnostics': diagnostics,
                 'load_average': round(os.getloadavg()[0], 2),
             })
-            print(table_row(minutes[-1]), file=sys.stderr)
+            print(table_row(minutes[-1], node_counts(minutes, len(minutes) - 1)),
+                  file=sys.stderr)
         log_text = '\n'.join(process.output() for process in launchers)
     died_lines = [line for line in log_text.splitlines() if 'process has died' in line]
     return {'minutes': minutes, 'crashes': crashes, 'launch_died_lines': died_lines,
@@ -305,28 +306,52 @@ def verdicts(result: dict) -> dict:
         'rss_growth_percent_after_minute_1': growth,
         'rss_ok': all(value < RSS_GROWTH_LIMIT * 100.0 for value in growth.values()),
         'latency_p50_drift_ms': drift, 'latency_drift_allowed_ms': allowed,
-        'latency_ok': drift is not None and abs(drift) <= allowed,
+        # Only growth is drift: a machine that got quieter makes the latency drop.
+        'latency_ok': drift is not None and drift <= allowed,
         'crashes_ok': not crashed,
     }
 
 
-def table_row(minute: dict) -> str:
+def node_counts(minutes: list[dict], index: int) -> dict[str, tuple[int, int]]:
+    """(frames, dropped frames) per node in minute ``index``, from the cumulative counters
+    on /diagnostics (None where a node reported nothing)."""
+    def counters(minute):
+        found = {}
+        for name, status in minute['diagnostics'].items():
+            node = name.split(':')[0].strip('/')
+            with contextlib.suppress(KeyError, ValueError):
+                found[node] = (int(status['frames']), int(status['dropped_frames']))
+        return found
+
+    now = counters(minutes[index])
+    before = counters(minutes[index - 1]) if index else {}
+    return {node: (frames - before.get(node, (0, 0))[0], dropped - before.get(node, (0, 0))[1])
+            for node, (frames, dropped) in now.items()}
+
+
+def table_row(minute: dict, counts: dict | None = None) -> str:
     messages, latency, rss = minute['messages'], minute['latency_ms'], minute['rss_mib']
     identified = latency[LATENCY_TOPIC]
     annotated = latency['faces/image_annotated']
     memory = ' / '.join(f'{value:.0f}' if value else '-' for value in rss.values())
-    return (f"| {minute['minute']} | {messages['image']} | {messages['faces/identified']} | "
+    counts = counts or {}
+    published = counts.get('video_source', ('-', '-'))[0]
+    dropped = ' / '.join(str(counts.get(node, ('-', '-'))[1])
+                         for node in ('face_detector', 'face_recognizer'))
+    return (f"| {minute['minute']} | {published} | {messages['image']} | {dropped} | "
+            f"{messages['faces/identified']} | "
             f"{messages['faces/image_annotated']} | {identified['p50']} / {identified['p99']} | "
             f"{annotated['p50']} / {annotated['p99']} | {memory} | {minute['load_average']} |")
 
 
 def print_table(result: dict) -> None:
     names = ' / '.join(result['processes'])
-    print(f'| minute | image in | identified out | annotated out | identified p50 / p99 ms | '
-          f'annotated p50 / p99 ms | RSS MiB: {names} | load |')
-    print('|---|---|---|---|---|---|---|---|')
-    for minute in result['minutes']:
-        print(table_row(minute))
+    print(f'| minute | frames published | image received | dropped: detector / recognizer | '
+          f'identified out | annotated out | identified p50 / p99 ms | annotated p50 / p99 ms | '
+          f'RSS MiB: {names} | load |')
+    print('|---|---|---|---|---|---|---|---|---|---|')
+    for index, minute in enumerate(result['minutes']):
+        print(table_row(minute, node_counts(result['minutes'], index)))
 
 
 def main(argv=None) -> int:
@@ -345,7 +370,12 @@ def main(argv=None) -> int:
     parser.add_argument('--json', type=Path, default=None, help='also write the JSON here')
     parser.add_argument('--logs', type=Path, default=None,
                         help="keep the nodes' logs in this folder (default: discarded)")
+    parser.add_argument('--report', type=Path, default=None,
+                        help="print the table and verdicts of an earlier run's --json file "
+                             '(verdicts computed afresh), run nothing')
     args = parser.parse_args(argv)
+    if args.report is not None:
+        return report(json.loads(args.report.read_text()), print_json=False)
     if args.minutes < 2:
         parser.error('--minutes must be at least 2 (the first minute is the baseline)')
     if args.launcher == 'auto':
@@ -374,10 +404,16 @@ def main(argv=None) -> int:
               'cpu_count': os.cpu_count(), 'load_average_at_start': round(load_before, 2),
               'fastdds_profile': env.get('FASTRTPS_DEFAULT_PROFILES_FILE'), **result}
     result['verdicts'] = verdicts(result)
-    text = json.dumps(result, indent=1)
-    print(text)
     if args.json:
-        args.json.write_text(text + '\n')
+        args.json.write_text(json.dumps(result, indent=1) + '\n')
+    return report(result)
+
+
+def report(result: dict, print_json: bool = True) -> int:
+    """Print the JSON (optionally), the table and the verdicts; the exit code."""
+    result['verdicts'] = verdicts(result)
+    if print_json:
+        print(json.dumps(result, indent=1))
     print_table(result)
     checks = result['verdicts']
     print(f"RSS growth after minute 1 (%): {checks['rss_growth_percent_after_minute_1']} "

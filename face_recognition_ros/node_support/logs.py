@@ -63,19 +63,25 @@ class RepeatLimitedLog:
 
 
 class _RosLogHandler(logging.Handler):
-    """Sends the core's ``logging`` records to the ROS logger (console, /rosout, log file)."""
+    """Sends the core's ``logging`` records to the ROS logger (console, /rosout, log file).
 
-    def __init__(self, logger_name: str):
+    Warnings and errors go through a ``RepeatLimitedLog``: the core warns once per bad box
+    it drops, and a publisher sending a thousand bad boxes per frame must not write a
+    thousand lines per frame.
+    """
+
+    def __init__(self, logger_name: str, period_s: float = 5.0):
         super().__init__()
         self._logger = rclpy.logging.get_logger(logger_name)
+        self._problems = RepeatLimitedLog(self._logger, period_s=period_s)
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
             message = self.format(record)
             if record.levelno >= logging.ERROR:
-                self._logger.error(message)
+                self._problems.error(message)
             elif record.levelno >= logging.WARNING:
-                self._logger.warning(message)
+                self._problems.warning(message)
             elif record.levelno >= logging.INFO:
                 self._logger.info(message)
             else:

@@ -426,6 +426,28 @@ def test_repeat_limited_log_counts_a_problem_with_other_values_as_the_same_kind(
                      'bad boxes: 1 | 2 | 3']
 
 
+def test_core_warnings_reach_the_ros_log_once_per_kind_and_interval(capfd):
+    """The core warns once per bad box it drops: 1311 lines came from one recognizer in a
+    minute of generated detections (test_hostile_input.py)."""
+    import logging
+
+    from face_recognition_ros.node_support import logs
+
+    core = logging.getLogger('face_recognition_ros.flood_test')
+    core.addHandler(logs._RosLogHandler('flood_test', period_s=60.0))
+    core.propagate = False
+    core.setLevel(logging.INFO)
+    for index in range(50):
+        core.warning('dropping a detection outside the %dx%d image: %s', 160, 90 + index,
+                     [float(index), 2.0, 1.5, 1.0])
+    core.info('an info line is never limited')
+    core.info('an info line is never limited')
+    err = capfd.readouterr().err
+    assert err.count('dropping a detection outside the 160x90 image') == 1
+    assert err.count('dropping a detection') == 1
+    assert err.count('an info line is never limited') == 2
+
+
 def test_latest_frame_worker_processes_the_newest_and_counts_the_skipped():
     import threading
     import time

@@ -483,6 +483,28 @@ def test_latest_frame_worker_processes_the_newest_and_counts_the_skipped():
     assert errors and 'bad frame' in errors[0]
 
 
+def test_latest_frame_worker_logs_a_failing_frame_once_per_interval():
+    """A bug that fails every frame of a 30 Hz camera logged an error per frame."""
+    import time
+
+    from face_recognition_ros.node_support import LatestFrameWorker
+
+    def process(item):
+        raise ValueError(f'cannot handle a box of width {item}')
+
+    errors = []
+    logger = type('Logger', (), {'error': lambda self, text: errors.append(text)})()
+    worker = LatestFrameWorker(process, logger, capacity=100)
+    for width in range(30):
+        worker.submit(width)
+    deadline = time.monotonic() + 5.0
+    while not worker.idle() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    worker.stop()
+    assert worker.idle()
+    assert errors == ['frame processing failed: ValueError: cannot handle a box of width 0']
+
+
 def test_frame_worker_with_capacity_keeps_the_newest_few_in_order():
     """face_pipeline's recognizer queue: a slow frame delays, and only an overflow drops."""
     import threading

@@ -7,7 +7,6 @@ import logging
 import re
 import threading
 import time
-from typing import Any, Callable
 
 import rclpy
 
@@ -42,24 +41,32 @@ class RepeatLimitedLog:
         self._lock = threading.Lock()
 
     def error(self, text: str, kind: str | None = None) -> None:
-        self._log(self._logger.error, text, kind)
+        line = self._line(text, kind)
+        if line is not None:
+            self._logger.error(line)
 
     def warning(self, text: str, kind: str | None = None) -> None:
-        self._log(self._logger.warning, text, kind)
+        # Its own call of the logger: rclpy raises when one line logs at two severities
+        # ("Logger severity cannot be changed between calls"), which killed the thread
+        # that logged a warning and then an error through one shared line.
+        line = self._line(text, kind)
+        if line is not None:
+            self._logger.warning(line)
 
-    def _log(self, log: Callable[[str], Any], text: str, kind: str | None) -> None:
+    def _line(self, text: str, kind: str | None) -> str | None:
+        """The line to log now, or None while this kind of problem is held back."""
         now = time.monotonic()
         key = problem_kind(text) if kind is None else kind
         with self._lock:
             entry = self._last.get(key)
             if entry is not None and now - entry[0] < self._period_s:
                 entry[1] += 1
-                return
+                return None
             repeats = entry[1] if entry is not None else 0
             if len(self._last) >= self._max_messages:
                 self._last.clear()
             self._last[key] = [now, 0]
-        log(f'{text} (and {repeats} more times)' if repeats else text)
+        return f'{text} (and {repeats} more times)' if repeats else text
 
 
 class _RosLogHandler(logging.Handler):

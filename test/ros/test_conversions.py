@@ -426,6 +426,22 @@ def test_repeat_limited_log_counts_a_problem_with_other_values_as_the_same_kind(
                      'bad boxes: 1 | 2 | 3']
 
 
+def test_repeat_limited_log_on_a_ros_logger_logs_warnings_and_errors_alike(capfd):
+    """rclpy refuses two severities from one line of code: a warning and then an error
+    through RepeatLimitedLog raised ValueError and killed the recognizer's frame thread
+    (a refused enrollment, then an image of a wrong encoding)."""
+    import rclpy
+
+    from face_recognition_ros.node_support import RepeatLimitedLog
+
+    log = RepeatLimitedLog(rclpy.logging.get_logger('two_severities_test'))
+    for _ in range(2):
+        log.warning('enroll refused: the name is empty')
+        log.error("image skipped: unsupported image encoding '32FC1'")
+    err = capfd.readouterr().err
+    assert err.count('enroll refused') == 1 and err.count('image skipped') == 1
+
+
 def test_core_warnings_reach_the_ros_log_once_per_kind_and_interval(capfd):
     """The core warns once per bad box it drops: 1311 lines came from one recognizer in a
     minute of generated detections (test_hostile_input.py)."""

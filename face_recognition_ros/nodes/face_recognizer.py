@@ -491,7 +491,10 @@ class FaceRecognizerNode(Node):
         if response.success:
             self.get_logger().info(f'{service}: {text}')
         else:  # each kind of refusal once per interval: any node may call the service
-            self._log_problem(f'{service} refused: {text}', error=False)
+            # The kind from the message before '<name>' went in: a name such as 'a' put
+            # '<name>' into every word and made each refusal a kind of its own.
+            self._log_problem(f'{service} refused: {text}', error=False,
+                              kind=f'{service}: {node_support.problem_kind(response.message)}')
         self.get_logger().debug(f'{service}: {response.message}')
         return response
 

@@ -21,7 +21,8 @@ from face_recognition_ros.node_support.domain import reserved_domain_id
 from face_recognition_ros.node_support.frame_buffers import (
     FRAME_BUFFER_MMAP_THRESHOLD, FRAME_BUFFER_TRIM_THRESHOLD, KEEP_FRAME_BUFFERS_ENV,
     keep_frame_buffers)
-from face_recognition_ros.node_support.logs import RepeatLimitedLog, route_core_logging
+from face_recognition_ros.node_support.logs import (RepeatLimitedLog, problem_kind,
+                                                   route_core_logging)
 from face_recognition_ros.node_support.qos import (create_image_publisher,
                                                    create_image_subscription, image_qos,
                                                    qos_overrides, results_qos)
@@ -33,7 +34,8 @@ __all__ = [
     'CALLBACK_ERROR_LOG_PERIOD_S', 'DIAGNOSTICS_TOPIC', 'FRAME_BUFFER_MMAP_THRESHOLD',
     'FRAME_BUFFER_TRIM_THRESHOLD', 'KEEP_FRAME_BUFFERS_ENV', 'LatestFrameWorker',
     'NodeDiagnostics', 'RepeatLimitedLog', 'create_image_publisher',
-    'create_image_subscription', 'image_qos', 'keep_frame_buffers', 'qos_overrides',
+    'create_image_subscription', 'image_qos', 'keep_frame_buffers', 'problem_kind',
+    'qos_overrides',
     'reserved_domain_id', 'results_qos', 'route_core_logging', 'run_node',
     'spin_through_callback_errors',
 ]

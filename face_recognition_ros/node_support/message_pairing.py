@@ -97,6 +97,32 @@ class StampPairing:
             return len(self._queues[0]), len(self._queues[1])
 
 
+class _ReadableStamps:
+    """A message_filters input that passes on only messages whose stamp rclpy can read.
+
+    message_filters' synchronizers turn each stamp into an rclpy ``Time`` while holding
+    their lock and do not release it when that raises: one message stamped before 1970
+    (``sec`` < 0, which ``Time`` refuses) left the lock held, and the next message then
+    blocked the node's executor for good, services included. Such messages are dropped
+    here (``on_refused`` is told) before the synchronizer sees them.
+    """
+
+    def __init__(self, source, on_refused: Callable[[Any], None]):
+        self._callbacks: list[tuple[Callable, tuple]] = []
+        self._on_refused = on_refused
+        source.registerCallback(self._add)
+
+    def registerCallback(self, callback: Callable, *args) -> None:  # noqa: N802 - its API
+        self._callbacks.append((callback, args))
+
+    def _add(self, msg: Any) -> None:
+        if msg.header.stamp.sec < 0:
+            self._on_refused(msg)
+            return
+        for callback, args in self._callbacks:
+            callback(msg, *args)
+
+
 class ImageDetectionsPairing:
     """Subscribes to an image topic and a detections topic and calls
     ``callback(image_msg, detections_msg)`` for each pair with matching stamps.
@@ -107,6 +133,9 @@ class ImageDetectionsPairing:
     are counted (``unpaired_images``, ``unpaired_detections``) and detections whose image
     never arrived are warned about, throttled: message_filters drops them without a word,
     so beside it the built-in pairing watches the same messages for that purpose alone.
+    With message_filters, messages stamped before 1970 are dropped with a warning (they
+    would block its synchronizer, see ``_ReadableStamps``); the built-in pairing pairs them
+    like any other stamp.
     """
 
     def __init__(self, node: Node, callback: Callable[[Any, Any], None], detections_type: type,
@@ -129,11 +158,13 @@ class ImageDetectionsPairing:
                 message_filters.Subscriber(node, detections_type, detections_topic,
                                            qos_profile=results_qos(queue_size)),
             ]
+            inputs = [_ReadableStamps(subscriber, self._on_unreadable_stamp)
+                      for subscriber in self._subscribers]
             if slop_s > 0:
                 self._sync = message_filters.ApproximateTimeSynchronizer(
-                    self._subscribers, queue_size, slop_s)
+                    inputs, queue_size, slop_s)
             else:
-                self._sync = message_filters.TimeSynchronizer(self._subscribers, queue_size)
+                self._sync = message_filters.TimeSynchronizer(inputs, queue_size)
             self._sync.registerCallback(callback)
             self._pairing = StampPairing(lambda image, detections: None, slop_s, queue_size,
                                          self._on_unpaired, self._on_repeated_stamp)
@@ -167,6 +198,13 @@ class ImageDetectionsPairing:
                 f'on {self.detections_topic} never met their image on {self.image_topic}: '
                 'check that both topics come from the same camera, or raise sync_slop if '
                 'the detector does not copy the image stamp', throttle_duration_sec=5.0)
+
+    def _on_unreadable_stamp(self, msg: Any) -> None:
+        stamp = msg.header.stamp
+        self._node.get_logger().warning(
+            f'a message stamped {stamp.sec}.{stamp.nanosec:09d} (before 1970) on '
+            f'{self.image_topic} or {self.detections_topic} was ignored: a stamp must be a '
+            "time since 1970; check the publisher's clock", throttle_duration_sec=10.0)
 
     def _on_repeated_stamp(self, stream: int, stamp: int) -> None:
         topic = self.image_topic if stream == 0 else self.detections_topic

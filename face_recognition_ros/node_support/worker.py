@@ -10,6 +10,8 @@ import concurrent.futures
 import threading
 from typing import Any, Callable
 
+from face_recognition_ros.node_support.logs import RepeatLimitedLog
+
 
 class LatestFrameWorker:
     """Runs ``process(item)`` in one worker thread, on the newest submitted items.
@@ -28,7 +30,7 @@ class LatestFrameWorker:
                  context_ok: Callable[[], bool] = lambda: True):
         self._process = process
         self._context_ok = context_ok  # False once the node's ROS context is shut down
-        self._logger = logger
+        self._logger = RepeatLimitedLog(logger, period_s=10.0)  # not once per frame
         self._on_drop = on_drop
         self._condition = threading.Condition()
         self._pending: collections.deque = collections.deque()

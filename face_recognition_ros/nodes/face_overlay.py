@@ -83,6 +83,9 @@ class FaceOverlayNode(Node):
         # Subscribing only while watched: an idle overlay does not even receive the images.
         self._watch_timer = self.create_timer(WATCH_PERIOD_S, self._update_subscriptions)
         self._diagnostics = node_support.NodeDiagnostics(self, 'face overlay')
+        # Each kind of bad image once per interval: rclpy's throttle of the one call site
+        # hid a second, different problem (a truncated frame after a zero-size one).
+        self._problems = node_support.RepeatLimitedLog(self.get_logger())
         self.rendered = 0
         self._update_subscriptions()
         self.get_logger().info(
@@ -164,7 +167,7 @@ class FaceOverlayNode(Node):
             frame = image_msg_to_bgr(image_msg)
         except ImageError as error:
             self._diagnostics.count_error()
-            self.get_logger().error(f'image skipped: {error}', throttle_duration_sec=5.0)
+            self._problems.error(f'image skipped: {error}')
             return
         annotated = draw_faces(frame, faces_from_identified_msg(identified_msg), copy=False)
         if self._annotated_pub.get_subscription_count():

@@ -137,7 +137,7 @@ class FaceRecognizerNode(Node):
         self.get_logger().debug(f'enrolled: {", ".join(gallery.names())}')
 
         self._latest = None  # (frame, detections, received) of the last paired frame
-        self._logged_problems: dict[str, float] = {}
+        self._problems = node_support.RepeatLimitedLog(self.get_logger())
         reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
         self._identified_pub = self.create_publisher(Detection2DArray, 'faces/identified',
                                                      reliable)
@@ -248,7 +248,7 @@ class FaceRecognizerNode(Node):
         detections, rejected = detections_from_msg(detections_msg, (width, height))
         if rejected:
             self._log_problem(f'bad boxes from {self._pairing.detections_topic}: '
-                              + ' | '.join(rejected), error=False)
+                              + ' | '.join(rejected), error=False, kind='bad boxes')
         self._recognize_and_publish(image_msg.header, frame, detections, start)
 
     def _recognize_and_publish(self, header: Header, frame: np.ndarray,
@@ -358,21 +358,14 @@ class FaceRecognizerNode(Node):
                                f'{open_set.describe_operating_point(point)}')
 
 
-    def _log_problem(self, text: str, error: bool = True, period_s: float = 5.0) -> None:
-        """Log a bad-input message at most once per period for each kind of problem.
-
-        rclpy throttles per call site, which would hide a second, different problem (a
-        truncated image after a wrong encoding); the kind here is the message's start.
-        """
-        kind = text[:40]
-        now = time.monotonic()
-        if now - self._logged_problems.get(kind, -period_s) < period_s:
-            return
-        self._logged_problems[kind] = now
+    def _log_problem(self, text: str, error: bool = True, kind: str | None = None) -> None:
+        """Log a bad-input message at most once per interval for each kind of problem
+        (``node_support.RepeatLimitedLog``): a publisher sending a bad frame at 30 Hz, or
+        ever other bad sizes, must not flood the log."""
         if error:
-            self.get_logger().error(text)
+            self._problems.error(text, kind)
         else:
-            self.get_logger().warning(text)
+            self._problems.warning(text, kind)
 
     # -------------------------------------------------------------------- services
     def _on_enroll(self, request: Enroll.Request, response: Enroll.Response):
@@ -481,9 +474,8 @@ class FaceRecognizerNode(Node):
             try:
                 return handler(request, response)
             except Exception as error:  # noqa: BLE001 - the caller must get an answer
-                self.get_logger().error(
-                    f'{service} failed: {type(error).__name__}: {error}\n'
-                    f'{traceback.format_exc()}')
+                self._log_problem(f'{service} failed: {type(error).__name__}: {error}\n'
+                                  f'{traceback.format_exc()}')
                 response.success = False
                 response.message = (f'gallery unchanged: the recognizer failed '
                                     f'({type(error).__name__}: {error}); see its log')
@@ -498,8 +490,11 @@ class FaceRecognizerNode(Node):
         # rclpy refuses two severities from one call site: one call per severity.
         if response.success:
             self.get_logger().info(f'{service}: {text}')
-        else:
-            self.get_logger().warning(f'{service} refused: {text}')
+        else:  # each kind of refusal once per interval: any node may call the service
+            # The kind from the message before '<name>' went in: a name such as 'a' put
+            # '<name>' into every word and made each refusal a kind of its own.
+            self._log_problem(f'{service} refused: {text}', error=False,
+                              kind=f'{service}: {node_support.problem_kind(response.message)}')
         self.get_logger().debug(f'{service}: {response.message}')
         return response
 

@@ -404,6 +404,66 @@ def test_repeat_limited_log_shows_each_problem_once_then_counts_repeats():
     assert lines == ['x', 'x']
 
 
+def test_repeat_limited_log_counts_a_problem_with_other_values_as_the_same_kind():
+    """A publisher sending ever other wrong sizes logged one line per message: the key was
+    the whole text, numbers and all. Found by test_hostile_input.py."""
+    from face_recognition_ros.node_support import RepeatLimitedLog
+
+    lines = []
+    logger = type('Logger', (), {'error': lambda self, text: lines.append(text),
+                                 'warning': lambda self, text: lines.append(text)})()
+    log = RepeatLimitedLog(logger, period_s=60.0)
+    for width in range(1, 50):
+        log.error(f'image skipped: image is {width}x0 pixels: nothing to process')
+        log.error(f"image skipped: unsupported image encoding '{width}UC9'")
+    log.warning('bad boxes: detection 3: box [nan, 1.0, 2.0, 3.0] holds NaN or infinity')
+    log.warning('bad boxes: detection 0: box [1e+30, inf, -2.0, 3.0] holds NaN or infinity')
+    log.warning('bad boxes: 1 | 2 | 3', kind='bad boxes')
+    log.warning('bad boxes: 4 | 5', kind='bad boxes')
+    assert lines == ['image skipped: image is 1x0 pixels: nothing to process',
+                     "image skipped: unsupported image encoding '1UC9'",
+                     'bad boxes: detection 3: box [nan, 1.0, 2.0, 3.0] holds NaN or infinity',
+                     'bad boxes: 1 | 2 | 3']
+
+
+def test_repeat_limited_log_on_a_ros_logger_logs_warnings_and_errors_alike(capfd):
+    """rclpy refuses two severities from one line of code: a warning and then an error
+    through RepeatLimitedLog raised ValueError and killed the recognizer's frame thread
+    (a refused enrollment, then an image of a wrong encoding)."""
+    import rclpy
+
+    from face_recognition_ros.node_support import RepeatLimitedLog
+
+    log = RepeatLimitedLog(rclpy.logging.get_logger('two_severities_test'))
+    for _ in range(2):
+        log.warning('enroll refused: the name is empty')
+        log.error("image skipped: unsupported image encoding '32FC1'")
+    err = capfd.readouterr().err
+    assert err.count('enroll refused') == 1 and err.count('image skipped') == 1
+
+
+def test_core_warnings_reach_the_ros_log_once_per_kind_and_interval(capfd):
+    """The core warns once per bad box it drops: 1311 lines came from one recognizer in a
+    minute of generated detections (test_hostile_input.py)."""
+    import logging
+
+    from face_recognition_ros.node_support import logs
+
+    core = logging.getLogger('face_recognition_ros.flood_test')
+    core.addHandler(logs._RosLogHandler('flood_test', period_s=60.0))
+    core.propagate = False
+    core.setLevel(logging.INFO)
+    for index in range(50):
+        core.warning('dropping a detection outside the %dx%d image: %s', 160, 90 + index,
+                     [float(index), 2.0, 1.5, 1.0])
+    core.info('an info line is never limited')
+    core.info('an info line is never limited')
+    err = capfd.readouterr().err
+    assert err.count('dropping a detection outside the 160x90 image') == 1
+    assert err.count('dropping a detection') == 1
+    assert err.count('an info line is never limited') == 2
+
+
 def test_latest_frame_worker_processes_the_newest_and_counts_the_skipped():
     import threading
     import time
@@ -437,6 +497,28 @@ def test_latest_frame_worker_processes_the_newest_and_counts_the_skipped():
     worker.stop()
     assert processed == ['first', 'newest'] and len(dropped) == 2
     assert errors and 'bad frame' in errors[0]
+
+
+def test_latest_frame_worker_logs_a_failing_frame_once_per_interval():
+    """A bug that fails every frame of a 30 Hz camera logged an error per frame."""
+    import time
+
+    from face_recognition_ros.node_support import LatestFrameWorker
+
+    def process(item):
+        raise ValueError(f'cannot handle a box of width {item}')
+
+    errors = []
+    logger = type('Logger', (), {'error': lambda self, text: errors.append(text)})()
+    worker = LatestFrameWorker(process, logger, capacity=100)
+    for width in range(30):
+        worker.submit(width)
+    deadline = time.monotonic() + 5.0
+    while not worker.idle() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    worker.stop()
+    assert worker.idle()
+    assert errors == ['frame processing failed: ValueError: cannot handle a box of width 0']
 
 
 def test_frame_worker_with_capacity_keeps_the_newest_few_in_order():

@@ -184,3 +184,37 @@ def test_with_message_filters_unpaired_detections_are_counted_and_reported(
     finally:
         sender.close()
         receiver.close()
+
+
+def test_a_stamp_before_1970_does_not_block_the_pairing(ros_session, stand_in_message_filters,
+                                                        capfd):
+    """message_filters' TimeSynchronizer raised on a negative stamp with its lock held, and
+    the next message blocked the node's executor for good (found by test_hostile_input.py:
+    the recognizer then answered no frame and no service)."""
+    receiver = ros_harness.RosProbe('pairing_receiver_1970')
+    sender = ros_harness.RosProbe('pairing_sender_1970')
+    pairs = []
+    try:
+        pairing = message_pairing.ImageDetectionsPairing(
+            receiver.node, lambda image, detections: pairs.append(
+                stamp_to_ns(image.header.stamp)), detections_type=Detection2DArray,
+            detections_topic='pairing_1970/detections', image_topic='pairing_1970/image')
+        images = sender.publisher('pairing_1970/image', Image, sender.reliable_qos())
+        detections = sender.publisher('pairing_1970/detections', Detection2DArray)
+        sender.wait_for_subscribers(images)
+        sender.wait_for_subscribers(detections)
+        before_1970 = _image(0)
+        before_1970.header.stamp.sec = -5
+        images.publish(before_1970)
+        time.sleep(0.2)
+        base = 1_700_000_000_000_000_000
+        images.publish(_image(base))
+        detections.publish(_detections(base))
+        ros_harness._wait_until(lambda: pairs == [base], ros_harness.DEFAULT_TIMEOUT_S,
+                                'the pair after the stamp before 1970')
+        assert receiver._thread.is_alive()
+        if pairing.uses_message_filters:
+            assert 'before 1970' in capfd.readouterr().err
+    finally:
+        sender.close()
+        receiver.close()

@@ -157,6 +157,25 @@ def test_bad_images_are_logged_and_the_node_carries_on(feed, overlay):
     assert overlay.is_running()
 
 
+def test_two_kinds_of_bad_image_in_a_row_are_both_logged(feed, overlay):
+    """A zero-size image and then a truncated one: the second is another problem and must
+    not be hidden by the throttle of the first (rclpy throttles per line of code)."""
+    annotated = feed.watch()
+    try:
+        for mutate, logged in (((lambda m: setattr(m, 'width', 0)), '0x'),
+                               ((lambda m: setattr(m, 'data', m.data[:1000])), 'truncated')):
+            bad = feed.probe.image_msg(feed.frame, next(_STAMPS))
+            mutate(bad)
+            feed.image_pub.publish(bad)
+            feed.identified_pub.publish(faces_to_identified_msg([], bad.header))
+            overlay.wait_for_output(logged, timeout=10)
+        good = feed.send()
+        annotated.wait_for(lambda m: stamp_of(m) >= good, timeout=10)
+    finally:
+        feed.probe.stop_collecting(annotated)
+    assert overlay.is_running()
+
+
 @pytest.mark.parametrize('odd_id', ['\u00b2', '9' * 5000, '-3', ' 12 ', 'abc'])
 def test_odd_but_legal_track_ids_are_drawn_and_never_end_the_node(feed, overlay, odd_id):
     """Detection2D.id is any string: '²' passed isdigit() but not int() and ended the node."""

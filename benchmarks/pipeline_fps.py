@@ -13,6 +13,13 @@ median milliseconds of each stage, end-to-end FPS (frames over wall time), their
 the thread settings and the peak resident memory. The gallery holds the clip's two people
 and the 8 people of the face-api.js crops, so matching does real work. Prints JSON.
 
+Time to first name: for every track that is ever named, the frames from its first frame to
+the first frame that publishes its name, and that as milliseconds for a 30 Hz camera (the
+frames waited times 33.3 ms plus the processing of the naming frame); median and p90. The
+shipped tracker (a name needs two agreeing identifications unless one is decisive, see
+``core/tracking.py``) is compared with ``confirm_votes=1`` (named on the first
+identification) in the same run.
+
     python benchmarks/pipeline_fps.py [--group-frames 150] [--threads N] [--runtime R]
 
 Numbers depend on the machine and on what else runs on it: compare modes within one run.
@@ -29,6 +36,7 @@ import time
 from pathlib import Path
 
 import cv2
+import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -71,6 +79,28 @@ def build_gallery(detector, embedder) -> Gallery:
     return gallery
 
 
+def time_to_first_name(pipeline: FacePipeline, frames: list, camera_hz: float = 30.0
+                       ) -> dict:
+    """Frames and milliseconds from a face's first frame to its first published name."""
+    first_seen, waits_frames, waits_ms = {}, [], []
+    named = set()
+    for index, frame in enumerate(frames):
+        result = pipeline.process(frame)
+        for face in result.faces:
+            first_seen.setdefault(face.track_id, index)
+            if face.name != 'unknown' and face.track_id not in named:
+                named.add(face.track_id)
+                waited = index - first_seen[face.track_id]
+                waits_frames.append(waited)
+                waits_ms.append(waited * 1000.0 / camera_hz + result.timings_ms['total'])
+    if not waits_ms:
+        return {'tracks_named': 0}
+    return {'tracks_named': len(waits_ms),
+            'median_frames': float(np.median(waits_frames)),
+            'median_ms_at_30hz': round(float(np.median(waits_ms)), 1),
+            'p90_ms_at_30hz': round(float(np.percentile(waits_ms, 90)), 1)}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--clip-frames', type=int, default=None,
@@ -110,6 +140,12 @@ def main() -> int:
         result['tracking'] = measure_pipeline(tracked, frames, warmup=args.warmup)
         result['naive'] = measure_pipeline(naive, frames, warmup=args.warmup)
         result['speedup'] = round(result['tracking']['fps'] / result['naive']['fps'], 2)
+        result['time_to_first_name'] = {
+            'shipped': time_to_first_name(
+                FacePipeline(detector, embedder, gallery, tracker=FaceTracker()), frames),
+            'confirm_votes_1': time_to_first_name(
+                FacePipeline(detector, embedder, gallery,
+                             tracker=FaceTracker(confirm_votes=1)), frames)}
         report['inputs'][name] = result
         report['threads'] = thread_settings(tracked)
     # ru_maxrss is in kilobytes on Linux (bytes on macOS).

@@ -118,7 +118,9 @@ class FaceRecognizerNode(Node):
             gallery_path=location, create_gallery=True,
             embedder_backend=p['embedder_backend'],
             embedder_model=p['embedder_model_path'] or None,
-            tracker_options={'reembed_interval': p['reembed_interval']},
+            tracker_options={'reembed_interval': p['reembed_interval'],
+                             'confirm_votes': p['confirm_votes'],
+                             'contest_distance': p['contest_distance']},
             num_threads=p['num_threads'] or None)
         self.store = self.pipeline.gallery_store
         # The threshold is derived from the gallery as it is and its stored calibration
@@ -205,6 +207,16 @@ class FaceRecognizerNode(Node):
             'Frames between routine re-embeddings of a tracked face (new and uncertain faces '
             'are embedded at once).', read_only=True,
             integer_range=[IntegerRange(from_value=1, to_value=1000, step=1)]))
+        self.declare_parameter('confirm_votes', 2, describe(
+            'Identifications that must agree on a person before a track publishes the name '
+            '(unless all were decisive); until then the face is unknown, the candidate is the '
+            'second hypothesis. 1: name on the first identification.', read_only=True,
+            integer_range=[IntegerRange(from_value=1, to_value=7, step=1)]))
+        self.declare_parameter('contest_distance', 0.8, describe(
+            'Face sizes between two faces below which boxes cannot keep them apart: both '
+            'drop their names until each is identified again once apart. 0: off.',
+            read_only=True,
+            floating_point_range=[FloatingPointRange(from_value=0.0, to_value=3.0)]))
         self.declare_parameter('publish_embeddings', False, describe(
             'Put each computed embedding into faces/faces (128 floats per embedded face); '
             'can be changed while the node runs.'))
@@ -215,7 +227,8 @@ class FaceRecognizerNode(Node):
     def _parameter_values(self) -> dict:
         names = ('gallery_path', 'match_threshold', 'max_false_name_rate', 'embedder_backend',
                  'embedder_model_path',
-                 'sync_slop', 'reembed_interval', 'publish_embeddings', 'num_threads')
+                 'sync_slop', 'reembed_interval', 'confirm_votes', 'contest_distance',
+                 'publish_embeddings', 'num_threads')
         return {name: self.get_parameter(name).value for name in names}
 
     # ---------------------------------------------------------------------- frames

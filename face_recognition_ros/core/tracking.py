@@ -47,8 +47,9 @@ A name is trusted before it is published:
 - **Contests.** When two faces come closer than ``contest_distance`` face sizes (they
   cross, one walks behind the other), boxes can no longer tell which is which and a
   box tracker may swap their ids, and with the ids their names. Both tracks then drop
-  their identity (published ``unknown``), are not embedded while that close (a
-  half-hidden face gives a half-true embedding), and are identified afresh once apart.
+  their identity (published ``unknown``), are not embedded while both are detected that
+  close (a half-hidden face gives a half-true embedding), and are identified afresh once
+  apart or once the other is hidden.
   The first embedding after a contest must look more like the track's own earlier face
   than like any partner's; if not, the boxes swapped and the track takes a new id
   (appearance decides where boxes could not). Measured with real faces crossing
@@ -110,6 +111,9 @@ class Track:
     """The pending candidate, or who the latest identification resembled most."""
     contested: bool = False
     """Another track is so close this frame that boxes cannot tell the two faces apart."""
+    crowded: bool = False
+    """Contested by a face detected in this frame too: not embedded (it may be half
+    hidden), and its identity is cleared every such frame."""
     partner_references: list = field(default_factory=list)
     """Embeddings of the tracks this one was contested with, from before the contest: the
     first embedding after it must resemble this track's own reference more than these."""
@@ -319,15 +323,20 @@ class FaceTracker:
         where either face could continue either track: ids may swap, and with them the
         names. A name from before the overlap is therefore not trusted after it: a track
         entering a contest drops its identity (its votes and name), is not embedded while
-        contested (a half-hidden face gives a half-true embedding), and is identified
-        afresh once clear, where the first embedding must also look more like the track's
-        own earlier face than like its partners' (``record``). Missed tracks take part
-        with their predicted boxes: the face hidden behind another is the one to swap.
+        another detected face is that close (a half-hidden face gives a half-true
+        embedding; its identity is cleared in every such frame), and is identified afresh
+        once clear, where the first embedding must also look more like the track's own
+        earlier face than like its partners' (``record``). Missed tracks take part with
+        their predicted boxes: the face hidden behind another is the one to swap, and
+        when it reappears the contest starts over. Next to a missed track only, the face
+        in view is identified again at once and then in every frame, each embedding
+        checked against its own previous one and its partners' (the one detection of two
+        overlapping faces may show either face from one frame to the next).
         """
         tracks = self._tracks
         previously = {id(track): track.contested for track in tracks}
         for track in tracks:
-            track.contested = False
+            track.contested = track.crowded = False
         if self.contest_distance <= 0 or len(tracks) < 2:
             return
         boxes = np.stack([t.box if t.last_frame == frame else t.predicted_box(frame)
@@ -337,18 +346,23 @@ class FaceTracker:
         distance = np.linalg.norm(centres[:, None] - centres[None], axis=2)
         close = distance < self.contest_distance * np.maximum(sizes[:, None], sizes[None])
         np.fill_diagonal(close, False)
+        seen = [track.last_frame == frame for track in tracks]
         for i, track in enumerate(tracks):
             partners = [tracks[j] for j in np.flatnonzero(close[i])]
             if not partners:
                 continue
             track.contested = True
-            if not previously[id(track)]:
+            # Only a face hidden behind this one (a missed track) is near: this face is
+            # in full view and may be identified, against its partners' earlier faces.
+            track.crowded = seen[i] and any(seen[j] for j in np.flatnonzero(close[i]))
+            if track.crowded or not previously[id(track)]:
                 self._clear_identity(track)
             for partner in partners:
                 reference = partner.reference_embedding
                 if reference is not None and not any(
                         reference is known for known in track.partner_references):
                     track.partner_references.append(reference)
+            del track.partner_references[:-8]  # the latest faces of its partners suffice
 
     @staticmethod
     def _continue(track: Track, detection: Detection, frame: int) -> None:
@@ -396,7 +410,7 @@ class FaceTracker:
 
     def embedding_reason(self, track: Track) -> str | None:
         """Why ``track`` needs a fresh embedding this frame, or None when it does not."""
-        if track.contested:
+        if track.crowded:
             return None  # the face may be half hidden by the other: wait until clear
         if track.last_embed_frame is None:
             return 'new'
@@ -404,6 +418,10 @@ class FaceTracker:
             return 'jumped'
         if track.pending:
             return 'confirm'
+        if track.contested:
+            # Beside a hidden face only: its one detection may belong to either face from
+            # one frame to the next, so appearance checks every frame which one it is.
+            return 'contested'
         since = self.frame_index - track.last_embed_frame
         if since >= self.reembed_interval_of(track):
             return 'interval'
@@ -416,14 +434,15 @@ class FaceTracker:
     def select_for_embedding(self, tracks: list[Track]) -> list[int]:
         """Indices into ``tracks`` (this frame's, from ``update``) that need an embedding.
 
-        New tracks, tracks that jumped and pending names always (a face waits for its
-        name as briefly as possible); the others, most overdue first, up to
+        New tracks, tracks that jumped, pending names and faces beside a hidden one
+        always (a face waits for its name as briefly as possible, and a contest is
+        checked every frame); the others, most overdue first, up to
         ``max_reembeds_per_frame``.
         """
         new, others = [], []
         for index, track in enumerate(tracks):
             reason = self.embedding_reason(track)
-            if reason in ('new', 'jumped', 'confirm'):
+            if reason in ('new', 'jumped', 'confirm', 'contested'):
                 new.append(index)
             elif reason is not None:
                 others.append(index)

@@ -212,7 +212,7 @@ def test_a_crossing_clears_names_until_each_face_is_identified_again():
                 truth = person
                 tracker.record(track, Match(truth, 0.95, 0.7, truth),
                                ada if truth == 'a' else bob)
-            if track.contested:
+            if track.crowded:
                 named_during.append(track.name)
             assert track.name in (UNKNOWN, person), (frame, person, track.name)
     assert named_during and set(named_during) == {UNKNOWN}
@@ -229,7 +229,7 @@ def test_after_a_contest_the_face_that_looks_like_the_partner_gets_a_new_id():
     first_id = first.track_id
     for step in range(1, 5):  # they come close: both contested
         tracker.update([det(100 + 8 * step, 100), det(200 - 8 * step, 100)])
-    assert first.contested and second.contested and first.name == UNKNOWN
+    assert first.crowded and second.crowded and first.name == UNKNOWN
     for step in range(3, -1, -1):  # and part again
         tracks = tracker.update([det(100 + 8 * step, 100), det(200 - 8 * step, 100)])
     assert not any(t.contested for t in tracks)

@@ -95,16 +95,21 @@ def test_both_nodes_run_under_their_own_names(camera):
 
 def test_the_clip_people_are_named_and_detections_still_published(camera):
     tracks = set()
-    for frame in clip_frames(3):
+    for index, frame in enumerate(clip_frames(4)):
         stamp, answer = camera.frame(frame, frame_id='stage_camera')
         tracks |= {(face.name, face.track_id) for face in faces_from_identified_msg(answer)}
 
         assert answer.header.frame_id == 'stage_camera'
+        if index == 0:
+            # A close call waits for a second, agreeing identification (confirm_votes).
+            assert len(answer.detections) == 2
+            assert set(names_of(answer)) <= {ALEX, LIN, UNKNOWN}
+            continue
         assert names_of(answer) == sorted([ALEX, LIN])
         detections = camera.detections.wait_for(lambda m: stamp_of(m) == stamp)
         assert detections.header.frame_id == 'stage_camera'
         assert len(detections.detections) == 2
-    assert len(tracks) == 2
+    assert len({track_id for name, track_id in tracks}) == 2
     # The detector's own landmarks reach the recognizer (no topic could carry them).
     rich = camera.faces.wait_for(lambda m: stamp_of(m) == stamp)
     assert all(len(face.landmarks) == 5 for face in rich.faces)

@@ -9,6 +9,7 @@ up to 13 frames.
 
 from __future__ import annotations
 
+import os
 import sys
 
 import cv2
@@ -24,7 +25,8 @@ from face_recognition_ros.core.types import UNKNOWN
 sys.path.insert(0, str(FIXTURES_DIR))
 import crossing  # noqa: E402  (the scene generator lives with the fixtures)
 
-SEEDS = range(100)
+SEEDS = range(*map(int, os.environ.get('FR_CROSSING_SEEDS', '0-100').split('-')))
+"""Seeds 0-99; ``FR_CROSSING_SEEDS=100-300`` runs others (docs/accuracy.md)."""
 
 
 @pytest.fixture(scope='module')

@@ -81,11 +81,13 @@ def lighting_levels() -> dict:
         'normal': lambda image, i: image,
         'gamma 2': lambda image, i: gamma(image, 2.0),
         'gamma 3': lambda image, i: gamma(image, 3.0),
+        'gamma 4': lambda image, i: gamma(image, 4.0),
         'side-lit': lambda image, i: side_light(image, i % 2 == 0),
         'side-lit, gamma 2': lambda image, i: gamma(side_light(image, i % 2 == 0), 2.0),
-        'gamma 3, noise 4': lambda image, i: noise(gamma(image, 3.0), 4.0, i),
-        'side-lit, gamma 2, noise 4':
-            lambda image, i: noise(gamma(side_light(image, i % 2 == 1), 2.0), 4.0, i),
+        'side-lit, gamma 3': lambda image, i: gamma(side_light(image, i % 2 == 1), 3.0),
+        'gamma 3, noise 6': lambda image, i: noise(gamma(image, 3.0), 6.0, i),
+        'side-lit, gamma 3, noise 6':
+            lambda image, i: noise(gamma(side_light(image, i % 2 == 1), 3.0), 6.0, i),
     }
 
 

@@ -218,13 +218,15 @@ def is_dark_or_flat(frame: np.ndarray) -> bool:
 def contrast_normalised(frame: np.ndarray) -> np.ndarray:
     """A copy of a BGR frame with shadows lifted and contrast equalised locally (CLAHE).
 
-    Only the lightness (L of Lab) changes, so colours keep their hue. A gamma chosen from
+    Noise is smoothed first (5x5 median). Only the lightness (L of Lab) changes, so colours keep their hue. A gamma chosen from
     the frame's own median brings that median to mid-grey (never darkening, at most
     ``gamma 1/4``), then CLAHE (clip limit 2, 8x8 tiles) evens out a one-sided light, tile
     by tile, while its clip limit keeps sensor noise in the shadows from being
     amplified into false edges.
     """
-    lab = cv2.cvtColor(frame, cv2.COLOR_BGR2LAB)
+    # A 5x5 median first: in deep shadow the sensor noise is as strong as the face's
+    # shading, and lifting and equalising would amplify it into texture that hides the face.
+    lab = cv2.cvtColor(cv2.medianBlur(frame, 5), cv2.COLOR_BGR2LAB)
     light = lab[:, :, 0]
     median = float(np.median(cv2.resize(light, (64, 48), interpolation=cv2.INTER_AREA)))
     lift = 1.0

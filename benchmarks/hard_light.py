@@ -195,14 +195,18 @@ def detector_ms(detectors: dict, frames: list[np.ndarray], rounds: int = 3) -> d
     """
     times: dict[str, list[float]] = {name: [] for name in detectors}
     counts = {name: 0 for name in detectors}
+    def run(detector, image):
+        if hasattr(detector, 'process'):
+            return detector.process(image).faces
+        return detector.detect(image)
+
     for detector in detectors.values():
-        detector.detect(frames[0])  # warm-up
+        run(detector, frames[0])  # warm-up
     for _ in range(rounds):
         for image in frames:
             for name, detector in detectors.items():
                 start = time.perf_counter()
-                found = (detector.process(image).faces if hasattr(detector, 'process')
-                         else detector.detect(image))
+                found = run(detector, image)
                 times[name].append((time.perf_counter() - start) * 1000.0)
                 counts[name] += len(found)
     return {name: {'median_ms': round(statistics.median(values), 2),

@@ -196,8 +196,10 @@ def create_detector(backend: str = 'yunet', **options) -> FaceDetector:
 
 DARK_MEDIAN = 64
 """A frame whose median grey level is below this (a quarter of the 8-bit range) is dark: an
-ordinary exposure puts the median near the middle (above 90 in 19 of the 21 fixture
-photos), gamma 2 darkening of a mid-grey scene puts it at 64."""
+ordinary exposure puts the median near the middle (118 for the middle one of the 21
+fixture photos, padded), gamma 2 darkening of a mid-grey scene puts it at 64. A dim stage
+video can be this dark with its faces well seen (the bundled clip, letterboxed: 12), which
+is why the extra pass also needs the ordinary one to have found no face."""
 FLAT_RANGE = 64
 """A frame whose 10th to 90th percentile grey levels span less than this is flat (fog,
 glare, a washed-out webcam): a quarter of the range, where a face's shading is lost."""
@@ -218,11 +220,11 @@ def is_dark_or_flat(frame: np.ndarray) -> bool:
 def contrast_normalised(frame: np.ndarray) -> np.ndarray:
     """A copy of a BGR frame with shadows lifted and contrast equalised locally (CLAHE).
 
-    Noise is smoothed first (5x5 median). Only the lightness (L of Lab) changes, so colours keep their hue. A gamma chosen from
-    the frame's own median brings that median to mid-grey (never darkening, at most
-    ``gamma 1/4``), then CLAHE (clip limit 2, 8x8 tiles) evens out a one-sided light, tile
-    by tile, while its clip limit keeps sensor noise in the shadows from being
-    amplified into false edges.
+    Noise is smoothed first (5x5 median). Only the lightness (L of Lab) changes, so colours
+    keep their hue. A gamma chosen from the frame's own median brings that median to
+    mid-grey (never darkening, at most ``gamma 1/4``), then CLAHE (clip limit 2, 8x8 tiles)
+    evens out a one-sided light, tile by tile, while its clip limit keeps sensor noise in
+    the shadows from being amplified into false edges.
     """
     # A 5x5 median first: in deep shadow the sensor noise is as strong as the face's
     # shading, and lifting and equalising would amplify it into texture that hides the face.

@@ -44,7 +44,8 @@ sys.path.insert(0, str(REPO))
 
 from face_recognition_ros.cli import letterbox  # noqa: E402
 from face_recognition_ros.core.image_io import load_image  # noqa: E402
-from face_recognition_ros.core.pipeline import build_pipeline  # noqa: E402
+from face_recognition_ros.core.pipeline import FacePipeline, build_pipeline  # noqa: E402
+from face_recognition_ros.core.tracking import FaceTracker  # noqa: E402
 
 FIXTURES = REPO / 'test' / 'fixtures'
 SIZE = (640, 480)
@@ -226,11 +227,13 @@ def same_detections(first, second, frames) -> int:
 
 
 def markdown(report: dict) -> str:
-    modes = [mode for mode in ('before', 'after') if mode in report['rates']]
+    modes = [mode for mode in ('before', 'after')
+             if mode in report['rates'] or mode in next(iter(report.get('timing', {
+                 'x': {}}).values()))]
     head = '| framing | lighting | photos | ' + ' | '.join(
         f'found {m} | named right {m}' for m in modes) + ' |'
-    lines = [head, '|' + '---|' * (3 + 2 * len(modes))]
-    for key, row in report['rates'][modes[0]].items():
+    lines = [head, '|' + '---|' * (3 + 2 * len(modes))] if report['rates'] else []
+    for key, row in (report['rates'][modes[0]].items() if report['rates'] else ()):
         cells = [row['framing'], row['lighting'], str(row['photos'])]
         for mode in modes:
             r = report['rates'][mode][key]
@@ -253,6 +256,8 @@ def main() -> int:
                         help='also use the face folders of this data root (../shared/data)')
     parser.add_argument('--threads', type=int, default=1,
                         help='threads per model (default 1)')
+    parser.add_argument('--timing-only', action='store_true',
+                        help='only the normal-frame timing, not the lighting levels')
     parser.add_argument('--timing-frames', type=int, default=120,
                         help='clip frames for the normal-frame timing (0: skip timing)')
     args = parser.parse_args()
@@ -265,7 +270,8 @@ def main() -> int:
                  'after': make_pipeline(True, args.threads)}
     pipelines = {mode: p for mode, p in pipelines.items() if p is not None}
     for mode, pipeline in pipelines.items():
-        report['rates'][mode] = measure(pipeline, people)
+        if not args.timing_only:
+            report['rates'][mode] = measure(pipeline, people)
     if args.timing_frames > 0:
         detectors = {mode: p.detector for mode, p in pipelines.items()}
         clip = read_clip(args.timing_frames)
@@ -282,6 +288,12 @@ def main() -> int:
         # The whole pipeline, every face embedded: dark faces pay for their landmarks.
         report['timing']['clip, whole pipeline'] = {'frames': len(clip),
                                                     **detector_ms(pipelines, clip, rounds=1)}
+        # With tracking (the default in the nodes): only faces being embedded pay.
+        tracked = {mode: FacePipeline(p.detector, p.embedder, p.gallery, tracker=FaceTracker(),
+                                      hard_light=mode == 'after')
+                   for mode, p in pipelines.items()}
+        report['timing']['clip, pipeline with tracking'] = {
+            'frames': len(clip), **detector_ms(tracked, clip, rounds=1)}
     print(json.dumps(report, indent=2))
     print()
     print(markdown(report))

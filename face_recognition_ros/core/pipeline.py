@@ -240,9 +240,11 @@ class FacePipeline:
         the little light is, and a face aligned on those points is named right far less
         often. The box with half its size around it is normalised with its own
         statistics (``detection.contrast_normalised``) and YuNet (the landmark locator's)
-        is run on it. Its landmarks replace the detector's only when it is more confident
-        of the face than the detector was: on a moderately dark face that the detector saw
-        well (a stage close-up) the original landmarks stay. None: keep the detector's.
+        is run on it. Its landmarks replace the detector's when they are plausible
+        (``plausible_landmarks``) and either it is more confident of the face than the
+        detector was or the detector's landmarks are not plausible: on a moderately dark
+        face that the detector saw well (a stage close-up) the original landmarks stay.
+        None: keep the detector's.
         Only dark boxes pay (a few milliseconds each).
         """
         from .detection import contrast_normalised
@@ -263,10 +265,15 @@ class FacePipeline:
                 continue
             if best is None or found.score > best.score:
                 best = found
-        if best is None or (detection.landmarks is not None
-                            and best.score <= float(detection.score)):
+        if best is None:
             return None
-        return (best.landmarks + np.array([left, top], dtype=np.float32)).astype(np.float32)
+        points = (best.landmarks + np.array([left, top], dtype=np.float32)).astype(np.float32)
+        if not plausible_landmarks(points, detection.box):
+            return None
+        if (detection.landmarks is not None and best.score <= float(detection.score)
+                and plausible_landmarks(detection.landmarks, detection.box)):
+            return None
+        return points
 
     def _align(self, image: np.ndarray, landmarks: np.ndarray) -> np.ndarray | None:
         try:
@@ -413,6 +420,25 @@ class FacePipeline:
         return FrameResult(faces=faces, timings_ms=timings)
 
 
+def plausible_landmarks(points, box) -> bool:
+    """Whether 5 landmarks (YuNet order) can be a face in ``box``, checked before aligning.
+
+    A face aligned on misplaced points is a crop of cheek or hair, and its embedding names
+    nobody right. Whatever the pose, the eyes are above the mouth corners, each pair in
+    image order (right eye left of left eye as seen), and the eyes are apart by a sizeable
+    share of the box: 15-80 % of its width (about 40 % for a frontal face, less turned
+    away; outside that range a point sits on something else).
+    """
+    points = np.asarray(points, dtype=np.float64).reshape(5, 2)
+    width = float(np.asarray(box).reshape(4)[2])
+    if not np.all(np.isfinite(points)) or width <= 0:
+        return False
+    eye_distance = float(np.hypot(*(points[1] - points[0])))
+    return bool(points[0, 0] < points[1, 0] and points[3, 0] < points[4, 0]
+                and points[:2, 1].max() < points[3:, 1].min()
+                and 0.15 * width <= eye_distance <= 0.8 * width)
+
+
 def _is_dark_box(image: np.ndarray, box) -> bool:
     """Whether the face in ``box`` is dark: median grey below ``detection.DARK_MEDIAN``."""
     from .detection import DARK_MEDIAN
@@ -485,4 +511,4 @@ def build_pipeline(gallery_path=None, detector_backend: str = 'yunet',
 
 
 __all__ = ['STAGES', 'FacePipeline', 'build_pipeline', 'default_threshold_for',
-           'sanitize_detections']
+           'plausible_landmarks', 'sanitize_detections']

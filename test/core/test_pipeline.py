@@ -10,7 +10,12 @@ from face_recognition_ros.core.drawing import UNKNOWN_COLOR, color_for_name, dra
 from face_recognition_ros.core.errors import GalleryError
 from face_recognition_ros.core.gallery import Gallery
 from face_recognition_ros.core.image_io import load_image
-from face_recognition_ros.core.pipeline import STAGES, FacePipeline, build_pipeline
+from face_recognition_ros.core.pipeline import (
+    STAGES,
+    FacePipeline,
+    build_pipeline,
+    plausible_landmarks,
+)
 from face_recognition_ros.core.tracking import FaceTracker
 from face_recognition_ros.core.types import UNKNOWN, Detection, Face
 
@@ -271,3 +276,15 @@ def test_dark_faces_get_landmarks_found_again(detector, embedder, faceapi_dir):
     assert [face.name for face in normal[True]] == [face.name for face in normal[False]]
     for first, second in zip(normal[True], normal[False]):
         np.testing.assert_array_equal(first.landmarks, second.landmarks)
+
+
+def test_landmark_plausibility(detector, obama_biden_dir):
+    """Real landmarks pass; swapped eyes, a mouth above the eyes or collapsed points do not."""
+    image = load_image(obama_biden_dir / 'two_people.jpg')
+    for detection in detector.detect(image):
+        points, box = detection.landmarks, detection.box
+        assert plausible_landmarks(points, box)
+        assert not plausible_landmarks(points[[1, 0, 2, 3, 4]], box)
+        assert not plausible_landmarks(points[[3, 4, 2, 0, 1]], box)
+        assert not plausible_landmarks(np.repeat(points[2:3], 5, axis=0), box)
+        assert not plausible_landmarks(np.full((5, 2), np.nan), box)

@@ -212,6 +212,9 @@ def _add_model_options(parser: argparse.ArgumentParser, gallery: str | None) -> 
                        help='detector confidence threshold (default: the backend\'s, 0.6)')
     group.add_argument('--min-face-size', type=float, default=None,
                        help='ignore faces smaller than this many pixels (default: 20)')
+    group.add_argument('--no-hard-light', dest='hard_light', action='store_false',
+                       help='yunet: do not look again on a contrast-normalised copy of a '
+                            'dark or flat frame without a face (docs/accuracy.md)')
     group.add_argument('--threshold', type=float, default=None,
                        help='fixed cosine similarity threshold for a name (default: derived '
                             'from --max-false-name-rate and the gallery, see calibrate)')
@@ -250,6 +253,8 @@ def _build_pipeline(args, tracking: bool, create_gallery: bool = False):
             args.score_threshold
     if args.min_face_size is not None:  # both backends take it
         detector_options['min_face_size'] = args.min_face_size
+    if args.detector == 'yunet' and not getattr(args, 'hard_light', True):
+        detector_options['hard_light'] = False
     pipeline = build_pipeline(
         gallery_path=getattr(args, 'gallery', None), detector_backend=args.detector,
         embedder_backend=args.embedder, detector_model=args.detector_model,

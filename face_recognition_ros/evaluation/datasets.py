@@ -121,6 +121,8 @@ class FaceSource:
         # The models are part of the cache key: another detector must not reuse old boxes.
         settings = (f'pad={self.pad}|max_side={self.max_side}|'
                     f'detector={getattr(self.detector, "model_id", type(self.detector))}')
+        # The hard-light passes change which faces are found and their landmarks.
+        settings += f'|hard_light={getattr(self.pipeline, "hard_light", False)}'
         self.settings = settings
         self.cache = EmbeddingCache(None if args.no_cache else Path(args.cache_dir),
                                     hashlib.sha1(settings.encode()).hexdigest()[:12])

@@ -70,7 +70,7 @@ class FaceDetectorNode(Node):
 
     # ------------------------------------------------------------------ parameters
     _parameter_names = ('backend', 'model_path', 'score_threshold', 'nms_threshold',
-                        'min_face_size', 'top_k', 'num_threads')
+                        'min_face_size', 'top_k', 'num_threads', 'hard_light')
 
     def _declare_parameters(self) -> None:
         def describe(text, **extra):
@@ -97,6 +97,9 @@ class FaceDetectorNode(Node):
         self.declare_parameter('num_threads', 0, describe(
             'CPU threads of the model runtime; 0: the runtime decides.',
             integer_range=[IntegerRange(from_value=0, to_value=64, step=1)]))
+        self.declare_parameter('hard_light', True, describe(
+            "Look again on a contrast-normalised copy when a dark or flat frame gave no "
+            "face ('yunet'; docs/accuracy.md, Hard light)."))
 
     # ---------------------------------------------------------------------- frames
     def _process(self, msg) -> None:
@@ -142,7 +145,7 @@ def _backend_options(value: dict) -> dict:
             'score_threshold': value['score_threshold'],
             'nms_threshold': value['nms_threshold'],
             'min_face_size': value['min_face_size'], 'top_k': value['top_k'],
-            'num_threads': threads}
+            'num_threads': threads, 'hard_light': bool(value['hard_light'])}
 
 
 def main(args=None) -> int:

@@ -10,7 +10,12 @@ from face_recognition_ros.core.drawing import UNKNOWN_COLOR, color_for_name, dra
 from face_recognition_ros.core.errors import GalleryError
 from face_recognition_ros.core.gallery import Gallery
 from face_recognition_ros.core.image_io import load_image
-from face_recognition_ros.core.pipeline import STAGES, FacePipeline, build_pipeline
+from face_recognition_ros.core.pipeline import (
+    STAGES,
+    FacePipeline,
+    build_pipeline,
+    plausible_landmarks,
+)
 from face_recognition_ros.core.tracking import FaceTracker
 from face_recognition_ros.core.types import UNKNOWN, Detection, Face
 
@@ -233,3 +238,53 @@ def test_draw_faces_scales_with_image(size):
     assert drawn.shape == image.shape and drawn.any()
     thickness = np.count_nonzero(drawn[size[0] // 2, : size[1] // 2].any(axis=1))
     assert thickness >= (5 if size[0] > 1000 else 1)
+
+
+def _side_lit_gamma3(image, from_left, seed):
+    """Light falling off linearly to 10 % across the photo, gamma 3, sensor noise of 6
+    grey levels: a dim room lit from one window."""
+    ramp = np.linspace(1.0, 0.1, image.shape[1], dtype=np.float32)
+    ramp = ramp if from_left else ramp[::-1]
+    lit = image.astype(np.float32) / 255.0 * ramp[None, :, None]
+    dark = 255.0 * lit ** 3.0 + np.random.default_rng(seed).normal(0.0, 6.0, image.shape)
+    return np.clip(dark, 0, 255).round().astype(np.uint8)
+
+
+def test_dark_faces_get_landmarks_found_again(detector, embedder, faceapi_dir):
+    """Hard light (issue 12.4): the landmarks of a dark face are found again on a
+    contrast-normalised copy, so more side-lit dark faces are named right; on normally lit
+    photos the landmarks and names are exactly those without it."""
+    people = sorted(path for path in faceapi_dir.iterdir() if path.is_dir())
+    gallery = Gallery(embedder.model_id)
+    enroller = FacePipeline(detector, embedder, gallery, tracking=False)
+    for folder in people:
+        gallery = enroll(enroller, gallery, folder.name, folder / f'{folder.name}1.png')
+    named, normal = {}, {}
+    for hard_light in (False, True):
+        pipeline = FacePipeline(detector, embedder, gallery, tracking=False,
+                                hard_light=hard_light)
+        named[hard_light], normal[hard_light] = 0, []
+        for index, folder in enumerate(people):
+            probe = load_image(folder / f'{folder.name}2.png')
+            border = probe.shape[0] // 2
+            framed = cv2.copyMakeBorder(probe, border, border, border, border,
+                                        cv2.BORDER_REPLICATE)
+            faces = pipeline.process(_side_lit_gamma3(framed, index % 2 == 0, index)).faces
+            named[hard_light] += any(face.name == folder.name for face in faces)
+            normal[hard_light] += pipeline.process(framed).faces
+    assert named[True] > named[False], named  # 3 -> 5 of 8 when written
+    assert [face.name for face in normal[True]] == [face.name for face in normal[False]]
+    for first, second in zip(normal[True], normal[False]):
+        np.testing.assert_array_equal(first.landmarks, second.landmarks)
+
+
+def test_landmark_plausibility(detector, obama_biden_dir):
+    """Real landmarks pass; swapped eyes, a mouth above the eyes or collapsed points do not."""
+    image = load_image(obama_biden_dir / 'two_people.jpg')
+    for detection in detector.detect(image):
+        points, box = detection.landmarks, detection.box
+        assert plausible_landmarks(points, box)
+        assert not plausible_landmarks(points[[1, 0, 2, 3, 4]], box)
+        assert not plausible_landmarks(points[[3, 4, 2, 0, 1]], box)
+        assert not plausible_landmarks(np.repeat(points[2:3], 5, axis=0), box)
+        assert not plausible_landmarks(np.full((5, 2), np.nan), box)

@@ -11,18 +11,18 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
-from conftest import FIXTURES_DIR
 from face_recognition_ros.core import open_set
 from face_recognition_ros.core.gallery import Gallery
 from face_recognition_ros.core.pipeline import FacePipeline
 from face_recognition_ros.core.types import UNKNOWN
 
-sys.path.insert(0, str(FIXTURES_DIR))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'fixtures'))
 import crossing  # noqa: E402  (the scene generator lives with the fixtures)
 
 SEEDS = range(*map(int, os.environ.get('FR_CROSSING_SEEDS', '0-100').split('-')))

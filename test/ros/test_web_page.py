@@ -296,7 +296,10 @@ def test_clicking_a_strangers_face_enrolls_them_and_forget_removes_them(system, 
     screenshot(page, 'enrolled')
     identified.wait_for(lambda msg: GUEST in names_on(msg), timeout=60)
     page.wait_for_selector(f'#people li[data-name="{GUEST}"]', timeout=15000)
-    wait_for_face(page, GUEST, with_unknown=1)
+    # Named on the page too. (Not asked: an unknown face beside the guest. The faces next
+    # to the guest in the clip stand close enough to contest its track, and a contested
+    # face shows no name until apart: core/tracking.py.)
+    wait_for_face(page, GUEST)
     page.evaluate("() => { document.getElementById('message').textContent = ''; "
                   "document.getElementById('enroll-face').hidden = true; }")
     screenshot(page, 'named')  # the README's picture

@@ -157,7 +157,7 @@ def test_the_clip_people_come_out_by_name_with_the_image_header(camera):
     assert len({track_id for _, track_id in tracks}) == 2
     camera.faces.wait_for(lambda m: stamp_of(m) == stamp)
     rich = [face for msg in camera.faces.messages for face in msg.faces]
-    assert {face.name for face in rich} == {ALEX, LIN}
+    assert {face.name for face in rich} - {UNKNOWN} == {ALEX, LIN}  # first frame: pending
     embedded = [face for face in rich if len(face.embedding)]
     assert embedded  # tracking: only new or stale tracks are embedded in a frame
     for face in embedded:

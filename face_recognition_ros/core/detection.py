@@ -1,3 +1,17 @@
+# Copyright 2026 face_recognition maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Face detection: YuNet (default, any CPU) and the factory that picks a detector backend.
 
 YuNet is a 120 KB anchor-free detector that gives a box, a score and the 5 landmarks the

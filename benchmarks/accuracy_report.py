@@ -32,11 +32,11 @@ most of it training; nothing is tuned to the results.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 import shlex
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -45,10 +45,10 @@ from __future__ import annotations
 import argparse
 import inspect
 import json
+from pathlib import Path
 import statistics
 import sys
 import time
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -58,7 +58,7 @@ sys.path.insert(0, str(REPO))
 
 from face_recognition_ros.cli import letterbox  # noqa: E402
 from face_recognition_ros.core.image_io import load_image  # noqa: E402
-from face_recognition_ros.core.pipeline import FacePipeline, build_pipeline  # noqa: E402
+from face_recognition_ros.core.pipeline import build_pipeline, FacePipeline  # noqa: E402
 from face_recognition_ros.core.tracking import FaceTracker  # noqa: E402
 
 FIXTURES = REPO / 'test' / 'fixtures'

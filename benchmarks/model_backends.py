@@ -35,11 +35,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from pathlib import Path
 import platform
 import statistics
 import sys
 import time
-from pathlib import Path
 
 import cv2
 import numpy as np

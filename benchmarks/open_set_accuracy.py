@@ -42,9 +42,9 @@ chance per person (N = people).
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -52,9 +52,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / 'benchmarks'))
 sys.path.insert(0, str(REPO))
 
-from open_set_data import DEFAULT_CACHE, DEFAULT_DATA_ROOT, load_embeddings  # noqa: E402
-
 from face_recognition_ros.core import open_set  # noqa: E402
+from open_set_data import DEFAULT_CACHE, DEFAULT_DATA_ROOT, load_embeddings  # noqa: E402
 
 FIXED_THRESHOLD = 0.363
 GALLERY_PEOPLE = (5, 10, 30)

@@ -35,8 +35,8 @@ from __future__ import annotations
 
 import csv
 import os
-import sys
 from pathlib import Path
+import sys
 
 import numpy as np
 

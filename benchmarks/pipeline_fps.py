@@ -43,11 +43,11 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 import platform
 import resource
 import sys
 import time
-from pathlib import Path
 
 import cv2
 import numpy as np

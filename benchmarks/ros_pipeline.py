@@ -61,6 +61,7 @@ import argparse
 import contextlib
 import json
 import os
+from pathlib import Path
 import resource
 import statistics
 import subprocess
@@ -68,18 +69,17 @@ import sys
 import tempfile
 import threading
 import time
-from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from face_recognition_ros.tools.demo import (COMPOSED_EXECUTABLES,  # noqa: E402
-                                             DEFAULT_CLIP, NODES, build_demo_gallery,
-                                             dds_environment, package_paths,
-                                             write_parameters)
-from face_recognition_ros.tools.processes import NodeProcess, node_command  # noqa: E402
-from face_recognition_ros.node_support import (keep_frame_buffers,  # noqa: E402
-                                                     reserved_domain_id)
+from face_recognition_ros.node_support import keep_frame_buffers  # noqa: E402
+from face_recognition_ros.node_support import reserved_domain_id
+from face_recognition_ros.tools.demo import COMPOSED_EXECUTABLES  # noqa: E402
+from face_recognition_ros.tools.demo import (
+    build_demo_gallery, dds_environment, DEFAULT_CLIP, NODES, package_paths, write_parameters
+)
+from face_recognition_ros.tools.processes import node_command, NodeProcess  # noqa: E402
 
 LAYOUTS = {'separate': NODES, 'composed': COMPOSED_EXECUTABLES}
 """The executables each layout starts (NODES: the nodes whose /diagnostics are reported,
@@ -281,9 +281,8 @@ class FrameClient:
         With ``rate_hz`` the frames go out at that rate as a camera's would, whatever is
         in flight (``window`` is ignored).
         """
-        from std_msgs.msg import Header
-
         from face_recognition_ros.ros_conversions import bgr_to_image_msg, ns_to_stamp
+        from std_msgs.msg import Header
 
         sent, lost = {}, 0
         with self._condition:

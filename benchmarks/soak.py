@@ -48,22 +48,22 @@ import argparse
 import contextlib
 import json
 import os
+from pathlib import Path
 import shutil
 import sys
 import tempfile
 import threading
 import time
-from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from face_recognition_ros.tools.demo import (COMPOSED_EXECUTABLES,  # noqa: E402
-                                             DEFAULT_CLIP, NODES, build_demo_gallery,
-                                             dds_environment, package_paths,
-                                             write_parameters)
-from face_recognition_ros.tools.processes import NodeProcess, node_command  # noqa: E402
 from face_recognition_ros.node_support import reserved_domain_id  # noqa: E402
+from face_recognition_ros.tools.demo import COMPOSED_EXECUTABLES  # noqa: E402
+from face_recognition_ros.tools.demo import (
+    build_demo_gallery, dds_environment, DEFAULT_CLIP, NODES, package_paths, write_parameters
+)
+from face_recognition_ros.tools.processes import node_command, NodeProcess  # noqa: E402
 
 OUTPUTS = ('faces/detections', 'faces/identified', 'faces/faces', 'faces/image_annotated')
 """The pipeline's outputs; ``image`` (the input) is watched too."""
@@ -158,14 +158,13 @@ class Watcher:
     """Subscribes to ``image`` and every output; buckets arrival latencies by minute."""
 
     def __init__(self):
-        import rclpy
         from diagnostic_msgs.msg import DiagnosticArray
+        from face_recognition.msg import FaceArray
+        import rclpy
         from rclpy.executors import SingleThreadedExecutor
-        from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+        from rclpy.qos import qos_profile_sensor_data, QoSProfile, ReliabilityPolicy
         from sensor_msgs.msg import Image
         from vision_msgs.msg import Detection2DArray
-
-        from face_recognition.msg import FaceArray
 
         self.context = rclpy.context.Context()
         rclpy.init(context=self.context)

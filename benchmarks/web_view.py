@@ -39,14 +39,14 @@ them; compare within one run.
 from __future__ import annotations
 
 import argparse
+from http.client import HTTPConnection
 import json
 import os
+from pathlib import Path
 import re
 import sys
 import threading
 import time
-from http.client import HTTPConnection
-from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -65,7 +65,6 @@ def process_cpu_s(pid: int) -> float:
 def clip_frames_with_faces(count: int):
     """(frame, faces) of the clip's first ``count`` frames, identified by FacePipeline."""
     import cv2
-
     from face_recognition_ros.core.pipeline import build_pipeline
 
     pipeline = build_pipeline(create_gallery=True, gallery_path=None)
@@ -121,14 +120,13 @@ def main() -> int:
 
     frames = clip_frames_with_faces(args.frames)
     with ros_harness.ros_session() as session:
+        from face_recognition_ros.node_support import image_qos, results_qos
+        from face_recognition_ros.ros_conversions import (
+            bgr_to_image_msg, faces_to_identified_msg, ns_to_stamp
+        )
         from sensor_msgs.msg import Image
         from std_msgs.msg import Header
         from vision_msgs.msg import Detection2DArray
-
-        from face_recognition_ros.node_support import image_qos, results_qos
-        from face_recognition_ros.ros_conversions import (bgr_to_image_msg,
-                                                          faces_to_identified_msg,
-                                                          ns_to_stamp)
 
         web = session.start_node('face_web', parameters={'port': 0})
         output = web.wait_for_output('ready: serving', timeout=60)

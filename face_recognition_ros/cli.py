@@ -26,20 +26,19 @@ User errors (a missing file, a corrupt gallery, a bad name...) print one line
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 import json
 import logging
 import os
+from pathlib import Path
 import statistics
 import sys
 import time
-from collections import Counter
-from pathlib import Path
 from typing import Iterator
-
-import numpy as np
 
 from face_recognition_ros import __version__
 from face_recognition_ros.core.errors import FaceRecognitionError, GalleryError, ImageError
+import numpy as np
 
 logger = logging.getLogger('face_recognition_ros.cli')
 
@@ -281,9 +280,8 @@ def _build_pipeline(args, tracking: bool, create_gallery: bool = False):
 
 # ------------------------------------------------------------------------ commands
 def cmd_enroll(args) -> int:
-    import numpy as np
-
     from face_recognition_ros.core.enrollment import embed_folder
+    import numpy as np
 
     pipeline = _build_pipeline(args, tracking=False, create_gallery=True)
     store = pipeline.gallery_store
@@ -513,9 +511,8 @@ def _open_video_writer(path: str, fps: float, size: tuple[int, int]):
 
 
 def cmd_video(args) -> int:
-    from tqdm import tqdm
-
     from face_recognition_ros.core.drawing import draw_faces
+    from tqdm import tqdm
 
     pipeline = _build_pipeline(args, tracking=not args.no_tracking)
     source = FrameSource(args.source)

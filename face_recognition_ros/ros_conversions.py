@@ -35,19 +35,21 @@ import logging
 import math
 from typing import Sequence
 
-import cv2
-import numpy as np
 from builtin_interfaces.msg import Time
-from sensor_msgs.msg import Image
-from std_msgs.msg import Header
-from vision_msgs.msg import (BoundingBox2D, Detection2D, Detection2DArray, ObjectHypothesis,
-                             ObjectHypothesisWithPose, Point2D)
-
+import cv2
 from face_recognition.msg import Face as FaceMsg
 from face_recognition.msg import FaceArray
 from face_recognition_ros.core.errors import ImageError
-from face_recognition_ros.core.types import (UNKNOWN, Detection, Face,
-                                             confidence_from_name_score, name_score)
+from face_recognition_ros.core.types import (
+    confidence_from_name_score, Detection, Face, name_score, UNKNOWN
+)
+import numpy as np
+from sensor_msgs.msg import Image
+from std_msgs.msg import Header
+from vision_msgs.msg import (
+    BoundingBox2D, Detection2D, Detection2DArray, ObjectHypothesis, ObjectHypothesisWithPose,
+    Point2D
+)
 
 _LOG = logging.getLogger(__name__)
 

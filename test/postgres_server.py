@@ -30,10 +30,10 @@ from __future__ import annotations
 import glob
 import itertools
 import os
+from pathlib import Path
 import shutil
 import subprocess
 import tempfile
-from pathlib import Path
 
 ROBOT_PASSWORD = 'robot-Secret-42'
 _NAMES = itertools.count(1)

@@ -26,7 +26,6 @@ import shutil
 import stat
 
 import pytest
-
 from test_cli import FIXTURES, run_cli
 
 PEOPLE = ('amy', 'bernadette', 'howard', 'leonard')

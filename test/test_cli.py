@@ -16,11 +16,11 @@
 
 import json
 import os
+from pathlib import Path
 import shutil
 import stat
 import subprocess
 import sys
-from pathlib import Path
 
 import cv2
 import numpy as np

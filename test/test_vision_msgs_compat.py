@@ -22,9 +22,9 @@ scripts/build_ros_underlay.sh builds); without them the test is skipped, and say
 from __future__ import annotations
 
 import ast
+from pathlib import Path
 import re
 import tarfile
-from pathlib import Path
 
 import pytest
 

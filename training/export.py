@@ -42,10 +42,10 @@ import argparse
 import json
 import logging
 import os
+from pathlib import Path
 import sys
 import tempfile
 import warnings
-from pathlib import Path
 
 if __package__ in (None, ''):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -54,7 +54,6 @@ import cv2
 import numpy as np
 import torch
 from torch import nn
-
 from training.face_dataset import IMAGE_SUFFIXES, list_people, split_per_person
 from training.train import build_model, read_checkpoint
 

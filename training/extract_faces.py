@@ -40,13 +40,13 @@ given, so a folder-per-person photo collection becomes a folder-per-person crop 
 from __future__ import annotations
 
 import argparse
+from collections import Counter
+from dataclasses import dataclass
 import json
 import logging
 import os
-import sys
-from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
+import sys
 
 if __package__ in (None, ''):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))

@@ -23,10 +23,10 @@ uses deterministic transforms only.
 
 from __future__ import annotations
 
-import logging
-import random
 from dataclasses import dataclass
+import logging
 from pathlib import Path
+import random
 from typing import Sequence
 
 import numpy as np

@@ -36,18 +36,18 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+from pathlib import Path
 import platform
 import sys
-from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / 'benchmarks'))
 sys.path.insert(0, str(REPO))
 
-from open_set_data import DEFAULT_CACHE, DEFAULT_DATA_ROOT, load_embeddings  # noqa: E402
-
 from face_recognition_ros.core.open_set import (  # noqa: E402
-    IMPOSTOR_MODELS_FILE, fit_impostor_model, pool_models)
+    fit_impostor_model, IMPOSTOR_MODELS_FILE, pool_models
+)
+from open_set_data import DEFAULT_CACHE, DEFAULT_DATA_ROOT, load_embeddings  # noqa: E402
 
 
 def fit_models(data: dict, leave_out: tuple[str, ...] = ()) -> tuple[object, dict]:

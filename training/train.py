@@ -33,10 +33,10 @@ import json
 import logging
 import math
 import os
+from pathlib import Path
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 if __package__ in (None, ''):
     # Run as a script (python training/train.py): make `training` importable.
@@ -45,10 +45,10 @@ if __package__ in (None, ''):
 import torch
 from torch import nn
 from tqdm import tqdm
-
-from training.face_dataset import (IMAGENET_MEAN, IMAGENET_STD, DatasetError,
-                                   FaceFolderDataset, build_transforms, check_images,
-                                   list_people, split_per_person)
+from training.face_dataset import (
+    build_transforms, check_images, DatasetError, FaceFolderDataset, IMAGENET_MEAN, IMAGENET_STD,
+    list_people, split_per_person
+)
 
 LOG = logging.getLogger('training.train')
 FREEZE_CHOICES = ('head', 'last-block', 'none')

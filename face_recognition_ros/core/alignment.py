@@ -24,9 +24,8 @@ training tools share it.
 from __future__ import annotations
 
 import cv2
-import numpy as np
-
 from face_recognition_ros.core.errors import FaceRecognitionError
+import numpy as np
 
 REFERENCE_LANDMARKS_112 = np.array(
     [

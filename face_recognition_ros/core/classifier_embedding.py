@@ -45,11 +45,10 @@ from pathlib import Path
 from typing import Sequence
 
 import cv2
-import numpy as np
-
 from face_recognition_ros.core.errors import ModelError
 from face_recognition_ros.core.model_files import file_sha256
-from face_recognition_ros.core.types import UNKNOWN, Match
+from face_recognition_ros.core.types import Match, UNKNOWN
+import numpy as np
 
 _LOG = logging.getLogger(__name__)
 

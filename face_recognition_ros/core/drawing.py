@@ -29,7 +29,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from .types import UNKNOWN, Face, name_score
+from .types import Face, name_score, UNKNOWN
 
 UNKNOWN_COLOR = (40, 40, 220)
 """BGR red for faces that match nobody."""

@@ -33,18 +33,14 @@ import os
 from typing import Sequence
 
 import cv2
-import numpy as np
-
 from face_recognition_ros.core.errors import FaceRecognitionError, ModelError
 from face_recognition_ros.core.image_io import to_bgr8
 from face_recognition_ros.core.model_files import (
-    choose_runtime,
-    DEFAULT_EMBEDDER_MODEL,
-    model_id_for,
-    prepared_onnxruntime_session,
-    resolve_model,
+    choose_runtime, DEFAULT_EMBEDDER_MODEL, model_id_for, prepared_onnxruntime_session,
+    resolve_model
 )
 from face_recognition_ros.core.types import FaceEmbedder
+import numpy as np
 
 _LOG = logging.getLogger(__name__)
 

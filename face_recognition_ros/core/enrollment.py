@@ -24,8 +24,8 @@ node decode gigabytes.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
+import logging
 from pathlib import Path
 from typing import Iterable
 

@@ -54,13 +54,13 @@ import json
 import logging
 import math
 import os
-import unicodedata
 from typing import Iterable, Mapping
+import unicodedata
 
 import numpy as np
 
 from .errors import GalleryError, InvalidNameError
-from .types import UNKNOWN, Match
+from .types import Match, UNKNOWN
 
 logger = logging.getLogger(__name__)
 

@@ -55,7 +55,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from .errors import GalleryError
-from .gallery import DEFAULT_THRESHOLD, Gallery, _as_embedding_matrix, validate_name
+from .gallery import _as_embedding_matrix, DEFAULT_THRESHOLD, Gallery, validate_name
 from .gallery_store import GalleryStore
 
 logger = logging.getLogger(__name__)

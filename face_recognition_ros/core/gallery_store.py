@@ -46,17 +46,17 @@ import fcntl
 import json
 import logging
 import os
+from pathlib import Path
 import tempfile
 import threading
 import time
-import zipfile
-from pathlib import Path
 from typing import Iterable, Mapping
+import zipfile
 
 import numpy as np
 
 from .errors import GalleryError, InvalidNameError
-from .gallery import DEFAULT_THRESHOLD, Gallery, _as_embedding_matrix, validate_name
+from .gallery import _as_embedding_matrix, DEFAULT_THRESHOLD, Gallery, validate_name
 
 logger = logging.getLogger(__name__)
 

@@ -26,9 +26,8 @@ import os
 from pathlib import Path
 
 import cv2
-import numpy as np
-
 from face_recognition_ros.core.errors import ImageError
+import numpy as np
 
 _LOG = logging.getLogger(__name__)
 

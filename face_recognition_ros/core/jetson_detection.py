@@ -33,11 +33,10 @@ from __future__ import annotations
 import importlib
 import logging
 
-import numpy as np
-
 from face_recognition_ros.core.errors import FaceRecognitionError, ModelError
 from face_recognition_ros.core.image_io import to_bgr8
 from face_recognition_ros.core.types import Detection
+import numpy as np
 
 _LOG = logging.getLogger(__name__)
 

@@ -27,11 +27,10 @@ from __future__ import annotations
 import logging
 
 import cv2
-import numpy as np
-
 from face_recognition_ros.core.errors import FaceRecognitionError
 from face_recognition_ros.core.image_io import to_bgr8
 from face_recognition_ros.core.types import FaceDetector
+import numpy as np
 
 _LOG = logging.getLogger(__name__)
 

@@ -26,10 +26,10 @@ import hashlib
 import json
 import logging
 import os
+from pathlib import Path
 import subprocess
 import sys
 import tempfile
-from pathlib import Path
 
 from face_recognition_ros.core.errors import FaceRecognitionError, ModelError
 

@@ -72,10 +72,10 @@ forget, never per frame.
 
 from __future__ import annotations
 
-import json
-import math
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
+import json
+import math
 from pathlib import Path
 from typing import Sequence
 

@@ -50,7 +50,7 @@ from .errors import FaceRecognitionError, GalleryError
 from .gallery import DEFAULT_THRESHOLD, Gallery
 from .image_io import to_bgr8
 from .tracking import FaceTracker
-from .types import UNKNOWN, Detection, Face, FaceDetector, FaceEmbedder, FrameResult, Match
+from .types import Detection, Face, FaceDetector, FaceEmbedder, FrameResult, Match, UNKNOWN
 
 logger = logging.getLogger(__name__)
 
@@ -509,6 +509,7 @@ def build_pipeline(gallery_path=None, detector_backend: str = 'yunet',
     store = None
     if gallery_path is not None:
         from .gallery_store import open_gallery_store
+
         # A new gallery gets the embedder's threshold; a stored one keeps its own.
         store = open_gallery_store(gallery_path, embedder.model_id, create=create_gallery,
                                    threshold=default_threshold_for(embedder))

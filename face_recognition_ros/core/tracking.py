@@ -73,14 +73,14 @@ A name is trusted before it is published:
 
 from __future__ import annotations
 
-import itertools
-import logging
 from collections import deque
 from dataclasses import dataclass, field
+import itertools
+import logging
 
 import numpy as np
 
-from .types import UNKNOWN, Detection, Match
+from .types import Detection, Match, UNKNOWN
 
 logger = logging.getLogger(__name__)
 

@@ -28,9 +28,9 @@ Conventions, fixed once so no stage has to guess:
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-from typing import Protocol, Sequence, runtime_checkable
+import math
+from typing import Protocol, runtime_checkable, Sequence
 
 import numpy as np
 

@@ -62,25 +62,26 @@ import argparse
 import json
 import logging
 import os
+from pathlib import Path
 import shlex
 import sys
 import time
-from pathlib import Path
-
 
 from face_recognition_ros.evaluation.datasets import (
-    EmbeddingCache, FaceSource, IdentificationSplit, PairsFileError, list_people, read_pairs,
-    split_identification)
+    EmbeddingCache, FaceSource, IdentificationSplit, list_people, PairsFileError, read_pairs,
+    split_identification
+)
 from face_recognition_ros.evaluation.metrics import (
     best_accuracy_threshold, closed_set_top1, fpir_at_threshold, identification_metrics,
     kfold_accuracy, open_set_tpir, person_scores, roc_auc, roc_curve, tar_at_far,
-    threshold_at_fpir, threshold_keeping, tpir_at_threshold, tpir_fpir_curve)
-from face_recognition_ros.evaluation.protocols import (evaluate_group_photos,
-                                                      evaluate_identification,
-                                                      evaluate_verification)
-from face_recognition_ros.evaluation.report import (_atomic_write_text, _summary,
-                                                   markdown_report, plot_results)
-
+    threshold_at_fpir, threshold_keeping, tpir_at_threshold, tpir_fpir_curve
+)
+from face_recognition_ros.evaluation.protocols import (
+    evaluate_group_photos, evaluate_identification, evaluate_verification
+)
+from face_recognition_ros.evaluation.report import (
+    _atomic_write_text, _summary, markdown_report, plot_results
+)
 
 LOG = logging.getLogger(__name__)
 

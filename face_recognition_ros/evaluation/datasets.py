@@ -21,17 +21,16 @@ run (``build_pipeline``), with an on-disk cache (npz, no pickle, owner-only).
 from __future__ import annotations
 
 import csv
+from dataclasses import dataclass, field
 import hashlib
 import logging
 import os
+from pathlib import Path
 import random
 import tempfile
-from dataclasses import dataclass, field
-from pathlib import Path
-
-import numpy as np
 
 from face_recognition_ros.core.errors import FaceRecognitionError, ImageError
+import numpy as np
 
 LOG = logging.getLogger('face_recognition_ros.evaluation')
 

@@ -20,7 +20,6 @@ top-1, TPIR at FPIR, the rates at a deployed threshold).
 
 from __future__ import annotations
 
-
 import numpy as np
 
 

@@ -21,14 +21,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from face_recognition_ros.evaluation.datasets import (
+    FaceSource, list_people, read_pairs, save_crops, split_identification
+)
+from face_recognition_ros.evaluation.metrics import (
+    fpir_at_threshold, identification_metrics, kfold_accuracy, person_scores, roc_auc, roc_curve,
+    tar_at_far, tpir_at_threshold, tpir_fpir_curve
+)
 import numpy as np
-
-from face_recognition_ros.evaluation.datasets import (FaceSource, list_people, read_pairs,
-                                                     save_crops, split_identification)
-from face_recognition_ros.evaluation.metrics import (fpir_at_threshold, identification_metrics,
-                                                    kfold_accuracy, person_scores, roc_auc,
-                                                    roc_curve, tar_at_far, tpir_at_threshold,
-                                                    tpir_fpir_curve)
 
 
 def evaluate_verification(source: FaceSource, pairs_csv: Path, image_root, far: float

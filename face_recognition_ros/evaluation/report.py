@@ -20,8 +20,8 @@ Reports name people: files are owner-only and written atomically.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
+import tempfile
 
 import numpy as np
 

@@ -33,15 +33,18 @@ The names below are re-exported so nodes write ``node_support.image_qos(...)``.
 from face_recognition_ros.node_support.diagnostics import DIAGNOSTICS_TOPIC, NodeDiagnostics
 from face_recognition_ros.node_support.domain import reserved_domain_id
 from face_recognition_ros.node_support.frame_buffers import (
-    FRAME_BUFFER_MMAP_THRESHOLD, FRAME_BUFFER_TRIM_THRESHOLD, KEEP_FRAME_BUFFERS_ENV,
-    keep_frame_buffers)
-from face_recognition_ros.node_support.logs import (RepeatLimitedLog, problem_kind,
-                                                   route_core_logging)
-from face_recognition_ros.node_support.qos import (create_image_publisher,
-                                                   create_image_subscription, image_qos,
-                                                   qos_overrides, results_qos)
-from face_recognition_ros.node_support.runner import (CALLBACK_ERROR_LOG_PERIOD_S, run_node,
-                                                      spin_through_callback_errors)
+    FRAME_BUFFER_MMAP_THRESHOLD, FRAME_BUFFER_TRIM_THRESHOLD, keep_frame_buffers,
+    KEEP_FRAME_BUFFERS_ENV
+)
+from face_recognition_ros.node_support.logs import (
+    problem_kind, RepeatLimitedLog, route_core_logging
+)
+from face_recognition_ros.node_support.qos import (
+    create_image_publisher, create_image_subscription, image_qos, qos_overrides, results_qos
+)
+from face_recognition_ros.node_support.runner import (
+    CALLBACK_ERROR_LOG_PERIOD_S, run_node, spin_through_callback_errors
+)
 from face_recognition_ros.node_support.worker import LatestFrameWorker
 
 __all__ = [

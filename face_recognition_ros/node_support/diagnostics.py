@@ -25,7 +25,6 @@ from typing import Any
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rclpy.node import Node
 
-
 DIAGNOSTICS_TOPIC = '/diagnostics'
 
 

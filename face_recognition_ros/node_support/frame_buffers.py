@@ -22,7 +22,6 @@ import ctypes.util
 import os
 import sys
 
-
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
 # Blocks up to a 1920x1080 bgr8 frame (6.2 MB) come from the heap, and up to 32 MB of free

@@ -24,7 +24,6 @@ import time
 
 import rclpy
 
-
 _VALUES = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"|\[[^\]\n]*\]"
                      r"|[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?|\b(?:nan|inf)\b")
 

@@ -29,10 +29,9 @@ from __future__ import annotations
 import threading
 from typing import Any, Callable
 
-from rclpy.node import Node
-
 from face_recognition_ros.node_support.qos import image_qos, qos_overrides, results_qos
 from face_recognition_ros.ros_conversions import stamp_to_ns
+from rclpy.node import Node
 
 try:  # message_filters comes with a system ROS 2, not with the pip wheels
     import message_filters

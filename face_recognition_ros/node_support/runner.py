@@ -22,14 +22,13 @@ import sys
 import traceback
 from typing import Callable, Sequence
 
+from face_recognition_ros.core.errors import FaceRecognitionError
+from face_recognition_ros.node_support.frame_buffers import keep_frame_buffers
+from face_recognition_ros.node_support.logs import RepeatLimitedLog, route_core_logging
 import rclpy
 from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
-
-from face_recognition_ros.core.errors import FaceRecognitionError
-from face_recognition_ros.node_support.frame_buffers import keep_frame_buffers
-from face_recognition_ros.node_support.logs import RepeatLimitedLog, route_core_logging
 
 
 def run_node(node_factory: Callable[..., Node | Sequence[Node]], args: list[str] | None = None,

@@ -38,18 +38,17 @@ from __future__ import annotations
 import time
 from typing import Callable, Sequence
 
-import numpy as np
-import rclpy
-from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
-from rclpy.node import Node
-from std_msgs.msg import Header
-from vision_msgs.msg import Detection2DArray
-
+from face_recognition_ros import node_support
 from face_recognition_ros.core.detection import create_detector
 from face_recognition_ros.core.errors import FaceRecognitionError, ImageError
 from face_recognition_ros.core.types import Detection
-from face_recognition_ros import node_support
 from face_recognition_ros.ros_conversions import detections_to_msg, image_msg_to_bgr, stamp_to_ns
+import numpy as np
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+import rclpy
+from rclpy.node import Node
+from std_msgs.msg import Header
+from vision_msgs.msg import Detection2DArray
 
 NODE_NAME = 'face_detector'
 

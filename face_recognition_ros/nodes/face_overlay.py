@@ -33,18 +33,18 @@ import os
 import time
 
 import cv2
+from face_recognition_ros import node_support
+from face_recognition_ros.core.drawing import draw_faces
+from face_recognition_ros.core.errors import ImageError
+from face_recognition_ros.node_support import message_pairing
+from face_recognition_ros.ros_conversions import (
+    bgr_to_image_msg, faces_from_identified_msg, image_msg_to_bgr, stamp_to_ns
+)
 from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 from vision_msgs.msg import Detection2DArray
-
-from face_recognition_ros.core.drawing import draw_faces
-from face_recognition_ros.core.errors import ImageError
-from face_recognition_ros import node_support
-from face_recognition_ros.node_support import message_pairing
-from face_recognition_ros.ros_conversions import (bgr_to_image_msg, faces_from_identified_msg,
-                                                  image_msg_to_bgr, stamp_to_ns)
 
 NODE_NAME = 'face_overlay'
 WATCH_PERIOD_S = 0.25

@@ -38,11 +38,10 @@ or ``ros2 launch face_recognition face_recognition.launch.py use_composition:=tr
 
 from __future__ import annotations
 
-from rclpy.node import Node
-
 from face_recognition_ros import node_support
 from face_recognition_ros.nodes.face_detector import FaceDetectorNode
 from face_recognition_ros.nodes.face_recognizer import FaceRecognizerNode
+from rclpy.node import Node
 
 NODE_NAME = 'face_pipeline'
 

@@ -52,36 +52,35 @@ gallery, created by the first enrollment.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 import threading
 import time
 import traceback
-from pathlib import Path
 from typing import Sequence
 
+from face_recognition.msg import FaceArray
+from face_recognition.srv import Enroll, Forget, ListPeople
+from face_recognition_ros import node_support
+from face_recognition_ros.core import open_set
+from face_recognition_ros.core.enrollment import check_enrollment_image
+from face_recognition_ros.core.errors import FaceRecognitionError, ImageError, InvalidNameError
+from face_recognition_ros.core.gallery import Gallery, validate_name
+from face_recognition_ros.core.gallery_store import is_database_location
+from face_recognition_ros.core.pipeline import build_pipeline
+from face_recognition_ros.core.types import Detection
+from face_recognition_ros.node_support import message_pairing
+from face_recognition_ros.ros_conversions import (
+    detections_from_msg, faces_to_face_array_msg, faces_to_identified_msg, image_is_empty,
+    image_msg_to_bgr, stamp_to_ns
+)
 import numpy as np
-import rclpy
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+import rclpy
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 from vision_msgs.msg import Detection2DArray
-
-from face_recognition.msg import FaceArray
-from face_recognition.srv import Enroll, Forget, ListPeople
-from face_recognition_ros.core import open_set
-from face_recognition_ros.core.errors import FaceRecognitionError, ImageError, InvalidNameError
-from face_recognition_ros.core.enrollment import check_enrollment_image
-from face_recognition_ros.core.gallery import Gallery, validate_name
-from face_recognition_ros.core.gallery_store import is_database_location
-from face_recognition_ros.core.pipeline import build_pipeline
-from face_recognition_ros.core.types import Detection
-from face_recognition_ros import node_support
-from face_recognition_ros.node_support import message_pairing
-from face_recognition_ros.ros_conversions import (detections_from_msg,
-                                                  faces_to_face_array_msg,
-                                                  faces_to_identified_msg, image_is_empty,
-                                                  image_msg_to_bgr, stamp_to_ns)
 
 NODE_NAME = 'face_recognizer'
 

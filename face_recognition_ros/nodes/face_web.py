@@ -35,19 +35,21 @@ import threading
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray
+from face_recognition.srv import Enroll, Forget, ListPeople
+from face_recognition_ros import node_support
+from face_recognition_ros.core.errors import ImageError
+from face_recognition_ros.node_support import message_pairing
+from face_recognition_ros.ros_conversions import (
+    bgr_to_image_msg, faces_from_identified_msg, image_msg_to_bgr, stamp_to_ns
+)
+from face_recognition_ros.web.app import (
+    BackendReply, BackendUnavailable, LiveView, OperatorApp, read_token_file, WebServer,
+    WebSettings
+)
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 from rclpy.node import Node
 from sensor_msgs.msg import Image
 from vision_msgs.msg import Detection2DArray
-
-from face_recognition.srv import Enroll, Forget, ListPeople
-from face_recognition_ros.core.errors import ImageError
-from face_recognition_ros import node_support
-from face_recognition_ros.node_support import message_pairing
-from face_recognition_ros.ros_conversions import (bgr_to_image_msg, faces_from_identified_msg,
-                                                  image_msg_to_bgr, stamp_to_ns)
-from face_recognition_ros.web.app import (BackendReply, BackendUnavailable, LiveView,
-                                          OperatorApp, WebServer, WebSettings, read_token_file)
 
 NODE_NAME = 'face_web'
 WATCH_PERIOD_S = 0.25

@@ -34,21 +34,20 @@ on /diagnostics once it is silent for ``stall_timeout`` and reopened with a doub
 from __future__ import annotations
 
 import os
+from pathlib import Path
 import threading
 import time
-from pathlib import Path
 
 import cv2
-import numpy as np
 from diagnostic_msgs.msg import DiagnosticStatus
-from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
-from rclpy.node import Node
-from std_msgs.msg import Header
-
 from face_recognition_ros import node_support
 from face_recognition_ros.core.errors import FaceRecognitionError, ImageError
 from face_recognition_ros.core.image_io import load_image
 from face_recognition_ros.ros_conversions import bgr_to_image_msg
+import numpy as np
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+from rclpy.node import Node
+from std_msgs.msg import Header
 
 NODE_NAME = 'video_source'
 IMAGE_SUFFIXES = {'.jpg', '.jpeg', '.png', '.bmp', '.pgm', '.ppm', '.tif', '.tiff', '.webp'}

@@ -36,20 +36,19 @@ package's shared-memory Fast DDS profile unless another profile is set.
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 import contextlib
 import json
 import logging
 import os
+from pathlib import Path
 import sys
 import threading
 import time
-from collections import Counter
-from pathlib import Path
 
 import cv2
+from face_recognition_ros.tools.processes import node_command, NodeProcess
 import numpy as np
-
-from face_recognition_ros.tools.processes import NodeProcess, node_command
 
 PACKAGE = 'face_recognition'
 REPO = Path(__file__).resolve().parents[2]
@@ -104,8 +103,9 @@ def build_demo_gallery(path: Path, people: dict[str, Path] = DEMO_PEOPLE) -> dic
 
 def package_paths() -> tuple[Path, Path]:
     """(lib/face_recognition with the node executables, share/face_recognition)."""
-    from ament_index_python.packages import (PackageNotFoundError, get_package_prefix,
-                                             get_package_share_directory)
+    from ament_index_python.packages import (
+        get_package_prefix, get_package_share_directory, PackageNotFoundError
+    )
     try:
         prefix = Path(get_package_prefix(PACKAGE))
         share = Path(get_package_share_directory(PACKAGE))
@@ -153,7 +153,7 @@ class DemoCollector:
     def __init__(self, output: Path, video_fps: float, max_frames: int | None):
         import rclpy
         from rclpy.executors import SingleThreadedExecutor
-        from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+        from rclpy.qos import qos_profile_sensor_data, QoSProfile, ReliabilityPolicy
         from sensor_msgs.msg import Image
         from vision_msgs.msg import Detection2DArray
 
@@ -264,11 +264,10 @@ class DemoCollector:
         clip's first frames would be skipped while the models wake up. Warm-up frames carry
         frame_id WARMUP_FRAME_ID and are left out of every output.
         """
+        from face_recognition_ros.ros_conversions import bgr_to_image_msg, ns_to_stamp
         from rclpy.qos import QoSProfile, ReliabilityPolicy
         from sensor_msgs.msg import Image
         from std_msgs.msg import Header
-
-        from face_recognition_ros.ros_conversions import bgr_to_image_msg, ns_to_stamp
 
         publisher = self.node.create_publisher(
             Image, 'image', QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE))

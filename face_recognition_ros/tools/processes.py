@@ -24,10 +24,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+from pathlib import Path
 import signal
 import subprocess
 import time
-from pathlib import Path
 
 DEFAULT_OUTPUT_TIMEOUT_S = 30.0
 """How long ``wait_for_output`` waits by default (model loading and DDS discovery)."""

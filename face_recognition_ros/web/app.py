@@ -42,26 +42,25 @@ service is called.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 import hmac
 import html
 import ipaddress
 import json
+from pathlib import Path
 import secrets
 import threading
 import time
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Protocol, Sequence
 
-import cv2
-import numpy as np
 from aiohttp import web
-
+import cv2
 from face_recognition_ros.core.drawing import draw_faces
 from face_recognition_ros.core.errors import FaceRecognitionError, ImageError, InvalidNameError
 from face_recognition_ros.core.gallery import validate_name
 from face_recognition_ros.core.image_io import to_bgr8
 from face_recognition_ros.core.types import Face
+import numpy as np
 
 STATIC_DIR = Path(__file__).resolve().parent / 'static'
 TOKEN_COOKIE = 'face_web_token'

@@ -17,15 +17,14 @@
 from __future__ import annotations
 
 import cv2
-import numpy as np
-import pytest
-
-from face_recognition_ros.core.alignment import REFERENCE_LANDMARKS_112, align_face
-from face_recognition_ros.core.embedding import SFaceEmbedder, create_embedder
+from face_recognition_ros.core.alignment import align_face, REFERENCE_LANDMARKS_112
+from face_recognition_ros.core.embedding import create_embedder, SFaceEmbedder
 from face_recognition_ros.core.errors import FaceRecognitionError, ModelError
 from face_recognition_ros.core.image_io import load_image
 from face_recognition_ros.core.model_files import DEFAULT_EMBEDDER_MODEL
 from face_recognition_ros.core.types import FaceEmbedder
+import numpy as np
+import pytest
 
 
 @pytest.fixture(scope='module')

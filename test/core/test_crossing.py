@@ -24,17 +24,16 @@ up to 13 frames.
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
+import sys
 
 import cv2
-import numpy as np
-import pytest
-
 from face_recognition_ros.core import open_set
 from face_recognition_ros.core.gallery import Gallery
 from face_recognition_ros.core.pipeline import FacePipeline
 from face_recognition_ros.core.types import UNKNOWN
+import numpy as np
+import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'fixtures'))
 import crossing  # noqa: E402  (the scene generator lives with the fixtures)

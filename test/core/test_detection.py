@@ -19,18 +19,13 @@ from __future__ import annotations
 import shutil
 
 import cv2
-import numpy as np
-import pytest
-
-from face_recognition_ros.core.detection import YuNetDetector, create_detector
+from face_recognition_ros.core.detection import create_detector, YuNetDetector
 from face_recognition_ros.core.errors import FaceRecognitionError, ModelError
 from face_recognition_ros.core.image_io import load_image
-from face_recognition_ros.core.model_files import (
-    DEFAULT_DETECTOR_MODEL,
-    file_sha256,
-    verify_model,
-)
+from face_recognition_ros.core.model_files import DEFAULT_DETECTOR_MODEL, file_sha256, verify_model
 from face_recognition_ros.core.types import Detection, FaceDetector
+import numpy as np
+import pytest
 
 
 def _iou(first, second):
@@ -212,8 +207,7 @@ def test_very_large_photo_is_found_at_full_scale(detector, obama_biden_dir):
 
 def test_onnxruntime_repair_leaves_the_shipped_files_unchanged(tmp_path):
     from face_recognition_ros.core.model_files import (
-        DEFAULT_EMBEDDER_MODEL,
-        onnx_model_for_onnxruntime,
+        DEFAULT_EMBEDDER_MODEL, onnx_model_for_onnxruntime
     )
 
     for path in (DEFAULT_DETECTOR_MODEL, DEFAULT_EMBEDDER_MODEL):

@@ -16,20 +16,19 @@
 
 import json
 import os
+from pathlib import Path
 import stat
 import zipfile
-from pathlib import Path
-
-import numpy as np
-import pytest
 
 from face_recognition_ros.core import gallery_store as gallery_module
+from face_recognition_ros.core.enrollment import enroll_folder, MAX_ENROLL_IMAGE_PIXELS
 from face_recognition_ros.core.errors import GalleryError, InvalidNameError
-from face_recognition_ros.core.enrollment import MAX_ENROLL_IMAGE_PIXELS, enroll_folder
 from face_recognition_ros.core.gallery import (
-    DEFAULT_THRESHOLD, MAX_EMBEDDINGS_PER_PERSON, Gallery, similarity_to_confidence,
-    validate_name)
+    DEFAULT_THRESHOLD, Gallery, MAX_EMBEDDINGS_PER_PERSON, similarity_to_confidence, validate_name
+)
 from face_recognition_ros.core.types import UNKNOWN
+import numpy as np
+import pytest
 
 FIXTURES = Path(__file__).resolve().parents[1] / 'fixtures'
 
@@ -405,8 +404,8 @@ def test_composed_and_decomposed_spellings_are_one_person(random_gallery):
 
 def test_enrolling_the_same_photo_again_adds_nothing(embedder, detector):
     """A folder enrolled twice must not double the person's weight and counts."""
-    from face_recognition_ros.core.pipeline import FacePipeline
     from face_recognition_ros.core.image_io import load_image
+    from face_recognition_ros.core.pipeline import FacePipeline
 
     pipeline = FacePipeline(detector, embedder, tracking=False)
     fixtures = Path(__file__).resolve().parents[1] / 'fixtures' / 'obama_biden'

@@ -26,13 +26,13 @@ import multiprocessing
 import os
 import stat
 
+from face_recognition_ros.core.errors import GalleryError
+from face_recognition_ros.core.gallery import Gallery, MAX_EMBEDDINGS_PER_PERSON
+from face_recognition_ros.core.gallery_store import (
+    FileGalleryStore, open_gallery_store, write_gallery_file
+)
 import numpy as np
 import pytest
-
-from face_recognition_ros.core.errors import GalleryError
-from face_recognition_ros.core.gallery import MAX_EMBEDDINGS_PER_PERSON, Gallery
-from face_recognition_ros.core.gallery_store import (FileGalleryStore, open_gallery_store,
-                                                     write_gallery_file)
 
 MODEL = 'test-model:1'
 

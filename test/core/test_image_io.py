@@ -19,11 +19,10 @@ from __future__ import annotations
 import shutil
 
 import cv2
-import numpy as np
-import pytest
-
 from face_recognition_ros.core.errors import ImageError
 from face_recognition_ros.core.image_io import load_image, to_bgr8
+import numpy as np
+import pytest
 
 
 @pytest.fixture(scope='module')

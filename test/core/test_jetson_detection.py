@@ -27,13 +27,12 @@ from __future__ import annotations
 import sys
 import types
 
-import numpy as np
-import pytest
-
 from face_recognition_ros.core.detection import create_detector
 from face_recognition_ros.core.errors import FaceRecognitionError, ModelError
 from face_recognition_ros.core.jetson_detection import FaceDetectDetector
 from face_recognition_ros.core.types import FaceDetector
+import numpy as np
+import pytest
 
 
 class _FakeDetection:

@@ -14,11 +14,10 @@
 
 """The repaired-model cache: made once in a child process, then loaded by path."""
 
-import numpy as np
-import pytest
-
 from face_recognition_ros.core import model_files
 from face_recognition_ros.core.embedding import SFaceEmbedder
+import numpy as np
+import pytest
 
 
 def test_repaired_model_is_cached_and_gives_the_same_embeddings(tmp_path, monkeypatch):

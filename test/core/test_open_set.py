@@ -23,12 +23,11 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
-import pytest
-
 from face_recognition_ros.core import open_set
 from face_recognition_ros.core.errors import GalleryError
 from face_recognition_ros.core.open_set import ImpostorModel
+import numpy as np
+import pytest
 
 MODEL = ImpostorModel(mean=0.08, sd_probe=0.02, sd_person=0.085, sd_photo=0.045)
 SFACE_ID = next(iter(open_set._bundled_models()))

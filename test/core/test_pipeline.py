@@ -17,21 +17,17 @@
 from collections import Counter, defaultdict
 
 import cv2
-import numpy as np
-import pytest
-
-from face_recognition_ros.core.drawing import UNKNOWN_COLOR, color_for_name, draw_faces
+from face_recognition_ros.core.drawing import color_for_name, draw_faces, UNKNOWN_COLOR
 from face_recognition_ros.core.errors import GalleryError
 from face_recognition_ros.core.gallery import Gallery
 from face_recognition_ros.core.image_io import load_image
 from face_recognition_ros.core.pipeline import (
-    STAGES,
-    FacePipeline,
-    build_pipeline,
-    plausible_landmarks,
+    build_pipeline, FacePipeline, plausible_landmarks, STAGES
 )
 from face_recognition_ros.core.tracking import FaceTracker
-from face_recognition_ros.core.types import UNKNOWN, Detection, Face
+from face_recognition_ros.core.types import Detection, Face, UNKNOWN
+import numpy as np
+import pytest
 
 
 def enroll(pipeline, gallery, name, path):

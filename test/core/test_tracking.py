@@ -14,11 +14,11 @@
 
 """Tracker: ids stay with faces, votes resist single bad views, embeddings only when due."""
 
+from face_recognition_ros.core.tracking import box_iou, FaceTracker
+from face_recognition_ros.core.types import Detection, Match, UNKNOWN
 import numpy as np
 import pytest
 
-from face_recognition_ros.core.tracking import FaceTracker, box_iou
-from face_recognition_ros.core.types import UNKNOWN, Detection, Match
 
 def det(x, y, w=60, h=70, score=0.9):
     return Detection(np.array([x, y, w, h], np.float32), score)

@@ -23,12 +23,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import cv2
+from face_recognition_ros.core.errors import ImageError
+from face_recognition_ros.web.app import (
+    crop_around, decode_photo, is_loopback, photo_size, WebConfigError, WebSettings
+)
 import numpy as np
 import pytest
-
-from face_recognition_ros.core.errors import ImageError
-from face_recognition_ros.web.app import (WebConfigError, WebSettings, crop_around,
-                                          decode_photo, is_loopback, photo_size)
 
 FIXTURES = Path(__file__).resolve().parents[1] / 'fixtures'
 PHOTOS = sorted(p for p in FIXTURES.rglob('*') if p.suffix.lower() in ('.jpg', '.jpeg', '.png'))

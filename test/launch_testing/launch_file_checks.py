@@ -26,15 +26,15 @@ a module of its own, outside the test session's ROS domain.
 import os
 import unittest
 
+from ament_index_python.packages import get_package_share_directory
 import launch
+from launch.actions import IncludeLaunchDescription
+from launch.launch_description_sources import PythonLaunchDescriptionSource
 import launch_testing
 import launch_testing.actions
 import launch_testing.asserts
 import pytest
 import rclpy
-from ament_index_python.packages import get_package_share_directory
-from launch.actions import IncludeLaunchDescription
-from launch.launch_description_sources import PythonLaunchDescriptionSource
 from vision_msgs.msg import Detection2DArray
 
 CLIP = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'fixtures', 'hamilton',

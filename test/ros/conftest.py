@@ -32,8 +32,8 @@ Fixtures:
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
+import sys
 
 import pytest
 

@@ -35,12 +35,12 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+from pathlib import Path
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from face_recognition_ros.tools.processes import NodeProcess

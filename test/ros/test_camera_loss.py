@@ -28,11 +28,10 @@ import threading
 import time
 
 import cv2
-import pytest
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
-from sensor_msgs.msg import Image
-
+import pytest
 import ros_harness
+from sensor_msgs.msg import Image
 
 CLIP = ros_harness.REPO / 'test' / 'fixtures' / 'hamilton' / 'short_hamilton_clip.mp4'
 

@@ -25,17 +25,16 @@ import json
 from pathlib import Path
 
 import cv2
+from face_recognition.msg import FaceArray
+from face_recognition_ros import ros_conversions as conv
+from face_recognition_ros.core.errors import ImageError
+from face_recognition_ros.core.types import Face, name_score, UNKNOWN
 import numpy as np
 import pytest
 from rclpy.serialization import deserialize_message, serialize_message
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 from vision_msgs.msg import Detection2D, Detection2DArray
-
-from face_recognition.msg import FaceArray
-from face_recognition_ros import ros_conversions as conv
-from face_recognition_ros.core.errors import ImageError
-from face_recognition_ros.core.types import UNKNOWN, Face, name_score
 
 BRIDGE_MODES = [False] + ([True] if conv.cv_bridge_available() else [])
 """The built-in conversion always; cv_bridge's too where it is installed."""
@@ -444,9 +443,8 @@ def test_repeat_limited_log_on_a_ros_logger_logs_warnings_and_errors_alike(capfd
     """rclpy refuses two severities from one line of code: a warning and then an error
     through RepeatLimitedLog raised ValueError and killed the recognizer's frame thread
     (a refused enrollment, then an image of a wrong encoding)."""
-    import rclpy
-
     from face_recognition_ros.node_support import RepeatLimitedLog
+    import rclpy
 
     log = RepeatLimitedLog(rclpy.logging.get_logger('two_severities_test'))
     for _ in range(2):

@@ -28,9 +28,8 @@ import subprocess
 import sys
 
 import cv2
-import pytest
-
 from face_recognition_ros.tools.demo import DEMO_PEOPLE, REPO
+import pytest
 
 MAX_FRAMES = 30
 

@@ -24,14 +24,13 @@ from __future__ import annotations
 
 import os
 
+from diagnostic_msgs.msg import DiagnosticArray
 import numpy as np
 import pytest
-from diagnostic_msgs.msg import DiagnosticArray
-from sensor_msgs.msg import Image
-from vision_msgs.msg import Detection2DArray
-
 import ros_harness
 from ros_harness import stamp_of
+from sensor_msgs.msg import Image
+from vision_msgs.msg import Detection2DArray
 
 BASE_STAMP_NS = 1_700_000_000_000_000_000
 

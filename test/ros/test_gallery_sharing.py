@@ -33,17 +33,16 @@ import sys
 import threading
 import time
 
-import pytest
-from sensor_msgs.msg import Image
-from vision_msgs.msg import Detection2DArray
-
 from face_recognition.srv import Enroll, Forget
 from face_recognition_ros.core.gallery import Gallery
 from face_recognition_ros.core.gallery_store import open_gallery_store
-from face_recognition_ros.core.types import UNKNOWN, Detection
-from face_recognition_ros.tools.demo import DEMO_PEOPLE, build_demo_gallery
+from face_recognition_ros.core.types import Detection, UNKNOWN
 from face_recognition_ros.ros_conversions import detections_to_msg, faces_from_identified_msg
+from face_recognition_ros.tools.demo import build_demo_gallery, DEMO_PEOPLE
+import pytest
 from ros_harness import stamp_of
+from sensor_msgs.msg import Image
+from vision_msgs.msg import Detection2DArray
 
 LIN, ALEX = 'Lin-Manuel Miranda', 'Alex Lacamoire'
 _STAMPS = itertools.count(1_760_000_000_000_000_000, 33_333_333)

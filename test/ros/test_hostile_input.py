@@ -39,23 +39,22 @@ Runs in about a minute and a half on 2 cores; the node processes' logs are print
 from __future__ import annotations
 
 import array
+from collections import Counter
 import itertools
 import re
 import time
-from collections import Counter
-
-import pytest
-from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis import strategies as st
-from sensor_msgs.msg import Image
-from vision_msgs.msg import Detection2D, Detection2DArray, ObjectHypothesisWithPose
 
 from face_recognition.srv import Enroll, Forget, ListPeople
 from face_recognition_ros.core.image_io import load_image
 from face_recognition_ros.ros_conversions import faces_from_identified_msg
-from face_recognition_ros.tools.demo import DEMO_PEOPLE, build_demo_gallery
+from face_recognition_ros.tools.demo import build_demo_gallery, DEMO_PEOPLE
+from hypothesis import given, HealthCheck, Phase, settings
+from hypothesis import strategies as st
+import pytest
 import ros_harness
 from ros_harness import stamp_of
+from sensor_msgs.msg import Image
+from vision_msgs.msg import Detection2D, Detection2DArray, ObjectHypothesisWithPose
 
 LIN = 'Lin-Manuel Miranda'
 CLIP_FRAME = ros_harness.REPO / 'test' / 'fixtures' / 'hamilton' / 'short_hamilton_clip.mp4'

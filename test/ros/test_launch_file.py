@@ -27,17 +27,16 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from pathlib import Path
 import sys
 import types
-from pathlib import Path
 
 import pytest
-import yaml
 from rcl_interfaces.srv import GetParameters, ListParameters
 from rclpy.parameter import parameter_value_to_python
-from vision_msgs.msg import Detection2DArray
-
 import ros_harness
+from vision_msgs.msg import Detection2DArray
+import yaml
 
 LAUNCH_FILE = ros_harness.REPO / 'launch' / 'face_recognition.launch.py'
 RVIZ_FILE = ros_harness.REPO / 'config' / 'face_recognition.rviz'

@@ -25,7 +25,6 @@ import shutil
 import subprocess
 
 import pytest
-
 import ros_harness
 
 LAUNCH_TEST = shutil.which('launch_test')

@@ -30,13 +30,12 @@ import threading
 import time
 import types
 
-import pytest
-from sensor_msgs.msg import Image
-from vision_msgs.msg import Detection2DArray
-
 from face_recognition_ros.node_support import message_pairing
 from face_recognition_ros.ros_conversions import ns_to_stamp, stamp_to_ns
+import pytest
 import ros_harness
+from sensor_msgs.msg import Image
+from vision_msgs.msg import Detection2DArray
 
 
 class _StandInSubscriber:

@@ -20,9 +20,8 @@ import os
 import subprocess
 import sys
 
-import pytest
-
 from face_recognition_ros.node_support import KEEP_FRAME_BUFFERS_ENV
+import pytest
 
 # Allocates and frees four frame-sized buffers (as receiving one 640x480 image does) 100
 # times and prints the page faults that took, after printing what keep_frame_buffers said.

@@ -28,16 +28,15 @@ from __future__ import annotations
 import itertools
 import time
 
-import numpy as np
-import pytest
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
-from sensor_msgs.msg import Image
-from vision_msgs.msg import Detection2DArray
-
-import ros_harness
 from face_recognition_ros.core.types import Face
 from face_recognition_ros.ros_conversions import faces_to_identified_msg, image_msg_to_bgr
+import numpy as np
+import pytest
+import ros_harness
 from ros_harness import stamp_of
+from sensor_msgs.msg import Image
+from vision_msgs.msg import Detection2DArray
 
 _STAMPS = itertools.count(1_760_000_000_000_000_000, 33_333_333)
 BOX = np.array([100, 60, 120, 140], np.float32)

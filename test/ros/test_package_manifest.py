@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import ast
 import os
-import xml.etree.ElementTree as ElementTree
 from pathlib import Path
+import xml.etree.ElementTree as ElementTree
 
 import ros_harness
 

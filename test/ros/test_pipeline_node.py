@@ -26,20 +26,19 @@ from __future__ import annotations
 import itertools
 import time
 
-import numpy as np
-import pytest
-from sensor_msgs.msg import Image
-from vision_msgs.msg import Detection2DArray
-
 from face_recognition.msg import FaceArray
 from face_recognition.srv import Enroll, Forget
 from face_recognition_ros.core.gallery import Gallery
 from face_recognition_ros.core.types import UNKNOWN
-from face_recognition_ros.tools.demo import build_demo_gallery
 from face_recognition_ros.ros_conversions import faces_from_identified_msg
+from face_recognition_ros.tools.demo import build_demo_gallery
+import numpy as np
+import pytest
 import ros_harness
 from ros_harness import stamp_of
-from test_recognizer_node import ALEX, LIN, clip_frames
+from sensor_msgs.msg import Image
+from test_recognizer_node import ALEX, clip_frames, LIN
+from vision_msgs.msg import Detection2DArray
 
 _STAMPS = itertools.count(1_760_000_000_000_000_000, 33_333_333)
 

@@ -30,19 +30,18 @@ import itertools
 import time
 
 import cv2
-import numpy as np
-import pytest
-from sensor_msgs.msg import Image
-from vision_msgs.msg import Detection2DArray
-
 from face_recognition.msg import FaceArray
 from face_recognition.srv import Enroll, Forget, ListPeople
 from face_recognition_ros.core.gallery import Gallery
-from face_recognition_ros.core.types import UNKNOWN, Detection
-from face_recognition_ros.tools.demo import DEFAULT_CLIP, build_demo_gallery
+from face_recognition_ros.core.types import Detection, UNKNOWN
 from face_recognition_ros.ros_conversions import detections_to_msg, faces_from_identified_msg
+from face_recognition_ros.tools.demo import build_demo_gallery, DEFAULT_CLIP
+import numpy as np
+import pytest
 import ros_harness
 from ros_harness import stamp_of
+from sensor_msgs.msg import Image
+from vision_msgs.msg import Detection2DArray
 
 BASE_STAMP_NS = 1_750_000_000_000_000_000
 LIN, ALEX = 'Lin-Manuel Miranda', 'Alex Lacamoire'

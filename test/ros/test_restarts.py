@@ -33,12 +33,11 @@ import hashlib
 import signal
 import time
 
-import pytest
 from diagnostic_msgs.msg import DiagnosticArray
+import pytest
+import ros_harness
 from sensor_msgs.msg import Image
 from vision_msgs.msg import Detection2DArray
-
-import ros_harness
 
 CLIP = ros_harness.REPO / 'test' / 'fixtures' / 'hamilton' / 'short_hamilton_clip.mp4'
 NAMESPACE = 'restarts'

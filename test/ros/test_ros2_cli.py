@@ -31,7 +31,6 @@ import subprocess
 import time
 
 import pytest
-
 import ros_harness
 
 CLIP = ros_harness.REPO / 'test' / 'fixtures' / 'hamilton' / 'short_hamilton_clip.mp4'

@@ -42,15 +42,14 @@ import urllib.parse
 import uuid
 
 import cv2
+from face_recognition_ros.core.drawing import color_for_name
 import numpy as np
 import pytest
-import ros_harness
 from rcl_interfaces.srv import GetParameters, ListParameters
 from rclpy.parameter import parameter_value_to_python
+import ros_harness
 from vision_msgs.msg import Detection2DArray
 import yaml
-
-from face_recognition_ros.core.drawing import color_for_name
 
 CLIP = ros_harness.REPO / 'test' / 'fixtures' / 'hamilton' / 'short_hamilton_clip.mp4'
 LIN_PHOTO = ros_harness.REPO / 'test' / 'fixtures' / 'hamilton' / 'lin-manuel-miranda.png'

@@ -14,8 +14,8 @@
 
 """Make ``training`` importable however pytest is started, and keep torch on 2 threads."""
 
-import sys
 from pathlib import Path
+import sys
 
 REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:

@@ -20,9 +20,8 @@ import argparse
 import json
 from pathlib import Path
 
-import pytest
-
 from face_recognition_ros import evaluation
+import pytest
 
 FIXTURES = Path(__file__).resolve().parents[1] / 'fixtures'
 
@@ -144,9 +143,8 @@ def test_an_unreadable_photo_is_skipped_and_reported(tmp_path):
 def test_evaluate_embeds_faces_the_way_the_users_pipeline_does(tmp_path):
     """evaluate measures the pipeline users run: same detector, landmark handling,
     alignment and embedder, so the report follows any change to them (issue 12)."""
-    import numpy as np
-
     from face_recognition_ros.core.image_io import load_image
+    import numpy as np
 
     args = parse('--output-dir', tmp_path, '--no-cache', '--threads', '2')
     source = evaluation.FaceSource(args)

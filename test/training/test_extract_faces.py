@@ -17,13 +17,12 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
+import shutil
 
 import cv2
 import numpy as np
 import pytest
-
 from training import extract_faces
 
 FIXTURES = Path(__file__).resolve().parents[1] / 'fixtures'

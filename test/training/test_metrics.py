@@ -14,14 +14,12 @@
 
 """The evaluation metrics on scores and embeddings built to have known answers."""
 
+from face_recognition_ros.evaluation import (
+    closed_set_top1, kfold_accuracy, open_set_tpir, person_scores, roc_auc, roc_curve,
+    split_identification, tar_at_far, threshold_at_fpir, threshold_keeping, tpir_fpir_curve
+)
 import numpy as np
 import pytest
-
-from face_recognition_ros.evaluation import (closed_set_top1, kfold_accuracy, open_set_tpir,
-                                             person_scores, roc_auc, roc_curve,
-                                             split_identification, tar_at_far,
-                                             threshold_at_fpir, threshold_keeping,
-                                             tpir_fpir_curve)
 
 
 def unit(vectors):

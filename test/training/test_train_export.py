@@ -20,9 +20,9 @@ tests of this module; each step reads what the previous one wrote, as a user wou
 
 from __future__ import annotations
 
+from pathlib import Path
 import shutil
 import urllib.error
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -33,8 +33,9 @@ pytest.importorskip('torchvision')
 pytest.importorskip('onnx')
 
 from training import export, train  # noqa: E402
-from training.face_dataset import (build_transforms, list_people,  # noqa: E402
-                                   load_rgb, split_per_person)
+from training.face_dataset import (  # noqa: E402
+    build_transforms, list_people, load_rgb, split_per_person
+)
 
 ORL = Path(__file__).resolve().parents[1] / 'fixtures' / 'orl'
 FIXTURES_FACEAPI = ORL.parent / 'faceapi'
@@ -231,9 +232,8 @@ def test_damaged_or_foreign_checkpoints_are_refused_with_a_message(trained, data
 
 def test_sixteen_bit_gray_photos_train_as_the_recognizer_sees_them(tmp_path):
     # PIL's convert('RGB') turned a 16-bit gray PNG into an almost white image.
-    from PIL import Image
-
     from face_recognition_ros.core.image_io import load_image
+    from PIL import Image
 
     gray = load_image(ORL / 's1' / '1.pgm')[:, :, 0]
     path = tmp_path / 'deep.png'
@@ -260,8 +260,7 @@ def test_photos_that_are_not_face_crops_are_warned_about(tmp_path, caplog):
     # The recognizer feeds the exported model square aligned crops; whole photos (the
     # seed's "sort your photos into folders") would train it on something else, silently.
     from PIL import Image
-
-    from training.face_dataset import Sample, check_images
+    from training.face_dataset import check_images, Sample
 
     crop = tmp_path / 'crop.png'
     Image.fromarray(np.zeros((112, 112, 3), np.uint8)).save(crop)
@@ -280,7 +279,7 @@ def test_enrolling_beside_a_classifier_keeps_the_trained_people_named(trained, d
     from face_recognition_ros.core.classifier_embedding import ClassifierRecognizer
     from face_recognition_ros.core.gallery import Gallery
     from face_recognition_ros.core.image_io import load_image
-    from face_recognition_ros.core.pipeline import FacePipeline, default_threshold_for
+    from face_recognition_ros.core.pipeline import default_threshold_for, FacePipeline
     from face_recognition_ros.core.types import Detection
 
     out_dir, _ = trained

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""pip install of the ROS-free library, command line and training extras.
+"""
+pip install of the ROS-free library, command line and training extras.
 
 The ROS 2 package (messages, services, nodes) is built by colcon from CMakeLists.txt;
 this file is for users who want the face pipeline without ROS:

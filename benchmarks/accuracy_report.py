@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Reproduce docs/accuracy.md: SFace gallery vs a ResNet-18 trained here, on real photos.
+"""
+Reproduce docs/accuracy.md: SFace gallery vs a ResNet-18 trained here, on real photos.
 
     python benchmarks/accuracy_report.py [--data-root ../shared/data] [--epochs 15]
 
@@ -47,7 +48,7 @@ def step(argv: list[str]) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.strip().split('\n')[0])
     parser.add_argument('--data-root', type=Path, default=REPO.parent / 'shared' / 'data')
     parser.add_argument('--work-dir', type=Path, default=Path('/tmp/face_recognition_accuracy'))
     parser.add_argument('--output-dir', type=Path, default=REPO / 'docs' / 'accuracy')

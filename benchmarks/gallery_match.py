@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""How long gallery matching takes with 1,000 / 10,000 / 100,000 enrolled embeddings.
+"""
+How long gallery matching takes with 1,000 / 10,000 / 100,000 enrolled embeddings.
 
 Matching is one (Q, D) x (D, N) matrix product and an arg-max; this prints the median
 milliseconds of ``Gallery.match`` for a single face and for a batch of 8 (a crowded frame),
@@ -55,7 +56,7 @@ def random_units(rng, rows: int, dimension: int) -> np.ndarray:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.strip().split('\n\n')[0])
     parser.add_argument('--sizes', type=int, nargs='+', default=[1000, 10000, 100000])
     parser.add_argument('--per-person', type=int, default=5,
                         help='embeddings per enrolled person (default 5)')

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Gallery stores at scale: load, enroll, forget and match with 1k / 10k / 100k people.
+"""
+Gallery stores at scale: load, enroll, forget and match with 1k / 10k / 100k people.
 
 For each size and backend (a gallery file; a PostgreSQL database when a server is given
 or can be started), fills a gallery of random unit embeddings (one per person, SFace's 128
@@ -130,7 +131,7 @@ def measure(location: str, repeats: int, rng) -> dict:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.strip().split('\n\n')[0])
     parser.add_argument('--sizes', type=int, nargs='+', default=[1000, 10000, 100000])
     parser.add_argument('--repeats', type=int, default=7)
     parser.add_argument('--postgresql', metavar='URI', help='an existing (empty) database')

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Faces found and named right under hard light: darkened, side-lit and noisy photos.
+"""
+Faces found and named right under hard light: darkened, side-lit and noisy photos.
 
 Issue 12 part 4: a person beside a window or in a dim corridor. Real face photos are
 made dark (gamma), side-lit (a one-sided linear illumination gradient, the far side down
@@ -204,7 +205,8 @@ def read_clip(limit: int) -> list[np.ndarray]:
 
 
 def detector_ms(detectors: dict, frames: list[np.ndarray], rounds: int = 3) -> dict:
-    """Median ms/frame of each detector, interleaved so load on the machine hits all alike.
+    """
+    Median ms/frame of each detector, interleaved so load on the machine hits all alike.
 
     A ``FacePipeline`` works too (its ``process``: every face embedded, tracking off).
     """
@@ -265,7 +267,7 @@ def markdown(report: dict) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.strip().split('\n\n')[0])
     parser.add_argument('--data', type=Path, default=None,
                         help='also use the face folders of this data root (../shared/data)')
     parser.add_argument('--threads', type=int, default=1,

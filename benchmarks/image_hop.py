@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""What one image hop costs in rclpy: a 640x480 bgr8 frame from one process to another.
+"""
+What one image hop costs in rclpy: a 640x480 bgr8 frame from one process to another.
 
     scripts/build_ros.sh && source scripts/ros_env.sh
     python benchmarks/image_hop.py [--frames 200] [--size 640x480]
@@ -128,7 +129,7 @@ def measure(frames: int, width: int, height: int, keep_buffers: bool, env: dict)
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.strip().split('\n')[0])
     parser.add_argument('--frames', type=int, default=200)
     parser.add_argument('--size', default='640x480', help='WIDTHxHEIGHT of the image')
     parser.add_argument('--role', choices=['subscriber', 'publisher'], help=argparse.SUPPRESS)

@@ -13,7 +13,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Which runtime runs each bundled model faster here: onnxruntime or OpenCV's DNN?
+"""
+Which runtime runs each bundled model faster here: onnxruntime or OpenCV's DNN?
 
 Times the library's own entry points, so pre- and post-processing count too:
 ``YuNetDetector.detect`` on a 640x480 photo, and ``SFaceEmbedder.embed`` on aligned
@@ -68,8 +69,10 @@ def _summary(times: list[float], per_face: int | None = None) -> dict:
 
 
 def _run_interleaved(cases: list[dict], repeat: int, warmup: int, chunk: int = 5) -> None:
-    """Time every case in turns of ``chunk`` calls, so a load change on a shared machine
-    hits all cases alike instead of whichever happened to run at that moment."""
+    """
+    Time every case in turns of ``chunk`` calls, so a load change on a shared machine
+    hits all cases alike instead of whichever happened to run at that moment.
+    """
     for case in cases:
         case['times'] = []
         cv2.setNumThreads(case['cv_threads'])
@@ -85,7 +88,7 @@ def _run_interleaved(cases: list[dict], repeat: int, warmup: int, chunk: int = 5
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.strip().split('\n\n')[0])
     parser.add_argument('--image', type=Path, default=DEFAULT_IMAGE,
                         help='photo with at least one face, resized to 640x480')
     parser.add_argument('--repeat', type=int, default=30, help='timed calls per case')

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Strangers named and known people named right, on leave-people-out splits: the table of
+"""
+Strangers named and known people named right, on leave-people-out splits: the table of
 ``docs/accuracy.md`` (section "Open set: an operating point for any gallery").
 
     python benchmarks/open_set_accuracy.py --data-root ../shared/data   # ~1 min, 2 cores
@@ -164,7 +165,7 @@ def run_dataset(name, embeddings, labels, model_id, held_out_prior, args, rows_o
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.strip().split('\n\n')[0])
     parser.add_argument('--data-root', type=Path, default=DEFAULT_DATA_ROOT)
     parser.add_argument('--cache', type=Path, default=DEFAULT_CACHE)
     parser.add_argument('--rate', type=float, default=open_set.DEFAULT_MAX_FALSE_NAME_RATE,

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The labelled face folders of ``../shared/data`` as embeddings, for the open-set work.
+"""
+The labelled face folders of ``../shared/data`` as embeddings, for the open-set work.
 
 Shared by ``benchmarks/open_set_accuracy.py`` (the leave-people-out table) and
 ``training/fit_impostor_model.py`` (the impostor model shipped for SFace). Every photo goes
@@ -106,7 +107,8 @@ def list_datasets(data_root: Path) -> dict[str, dict[str, list[Path]]]:
 
 def load_embeddings(data_root: Path, cache_path: Path = DEFAULT_CACHE, threads: int = 2
                     ) -> dict[str, tuple[np.ndarray, np.ndarray, list[str]]]:
-    """dataset -> (embeddings (N, D), person index per row (N,), person names).
+    """
+    dataset -> (embeddings (N, D), person index per row (N,), person names).
 
     Photos in which the pipeline finds no face are left out (and counted on stderr).
     """

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""End-to-end FPS of the face pipeline, with tracking and the naive way, side by side.
+"""
+End-to-end FPS of the face pipeline, with tracking and the naive way, side by side.
 
 Two inputs, both letterboxed to 640x480:
 - ``clip``: the bundled video (test/fixtures/hamilton/short_hamilton_clip.mp4, 275 frames:
@@ -116,7 +117,7 @@ def time_to_first_name(pipeline: FacePipeline, frames: list, camera_hz: float = 
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.strip().split('\n\n')[0])
     parser.add_argument('--clip-frames', type=int, default=None,
                         help='frames of the clip to use (default: all 275)')
     parser.add_argument('--group-frames', type=int, default=150,

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""What ROS 2 costs: the nodes end to end vs the in-process FacePipeline, same frames.
+"""
+What ROS 2 costs: the nodes end to end vs the in-process FacePipeline, same frames.
 
     scripts/build_ros.sh && source scripts/ros_env.sh
     python benchmarks/ros_pipeline.py [--frames 275] [--pad-to 640x480] [--annotated]
@@ -135,8 +136,10 @@ def latency_stats(latencies_ms: list[float]) -> dict:
 # --- In-process -------------------------------------------------------------------------------
 
 def run_inprocess(args) -> dict:
-    """The library's way: one process, FacePipeline.process per frame (a child process, so
-    its peak memory is its own)."""
+    """
+    The library's way: one process, FacePipeline.process per frame (a child process, so
+    its peak memory is its own).
+    """
     from face_recognition_ros.core.pipeline import build_pipeline
 
     pipeline = build_pipeline(gallery_path=args.gallery, num_threads=args.num_threads or None)
@@ -166,9 +169,11 @@ def run_inprocess(args) -> dict:
 
 
 def run_inprocess_at_rate(pipeline, frames, rate_hz: float) -> dict:
-    """Frames handed to the pipeline at ``rate_hz`` (a camera's pace): latency and the CPU
+    """
+    Frames handed to the pipeline at ``rate_hz`` (a camera's pace): latency and the CPU
     it takes (cores busy on average; all threads, counted only inside ``process``, since
-    reading and decoding the clip stands for the camera, as in the ROS pass)."""
+    reading and decoding the clip stands for the camera, as in the ROS pass).
+    """
     pipeline.reset_tracks()
     latencies, cpu_s = [], 0.0
     start = time.monotonic()
@@ -250,8 +255,10 @@ class FrameClient:
                                                  'dropped_frames', 'frames')}
 
     def node_timings(self) -> dict:
-        """Per node: median processing time and stamp->done latency over its last 100 frames
-        (from /diagnostics, published each second: wait for a fresh one first)."""
+        """
+        Per node: median processing time and stamp->done latency over its last 100 frames
+        (from /diagnostics, published each second: wait for a fresh one first).
+        """
         self.diagnostics.clear()
         deadline = time.monotonic() + 3.0
         while len(self.diagnostics) < len(NODES) and time.monotonic() < deadline:
@@ -276,7 +283,8 @@ class FrameClient:
         raise SystemExit('the nodes did not come up in time')
 
     def run(self, frames, window: int, timeout_s: float, rate_hz: float | None = None) -> dict:
-        """Send every frame with at most ``window`` in flight; return latency/throughput.
+        """
+        Send every frame with at most ``window`` in flight; return latency/throughput.
 
         With ``rate_hz`` the frames go out at that rate as a camera's would, whatever is
         in flight (``window`` is ignored).
@@ -406,7 +414,7 @@ def _median_of(values: list) -> float | None:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.strip().split('\n')[0])
     parser.add_argument('--clip', type=Path, default=DEFAULT_CLIP)
     parser.add_argument('--frames', type=int, default=None,
                         help='frames of the clip to use (default: all 275)')

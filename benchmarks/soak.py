@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Soak: the launch-file pipeline on the looping clip for minutes; does anything grow or drift?
+"""
+Soak: the launch-file pipeline on the looping clip for minutes; does anything grow or drift?
 
     scripts/build_ros.sh && source scripts/ros_env.sh
     python benchmarks/soak.py [--minutes 10] [--launcher auto|ros2-launch|processes]
@@ -86,8 +87,10 @@ def percentile(values: list[float], fraction: float) -> float | None:
 # --- The pipeline's processes -------------------------------------------------------------------
 
 def start_pipeline(args, work: Path, env: dict, share: Path, lib_dir: Path) -> NodeProcess | dict:
-    """``ros2 launch`` (one NodeProcess whose children are the nodes) or the executables
-    as NodeProcesses of their own (a dict by name)."""
+    """
+    ``ros2 launch`` (one NodeProcess whose children are the nodes) or the executables
+    as NodeProcesses of their own (a dict by name).
+    """
     logs = work / 'logs'
     logs.mkdir(parents=True, exist_ok=True)
     if args.launcher == 'ros2-launch':
@@ -109,8 +112,10 @@ def start_pipeline(args, work: Path, env: dict, share: Path, lib_dir: Path) -> N
 
 
 def pipeline_processes(started) -> dict[str, 'psutil.Process']:
-    """Every process of the pipeline by a readable name: the nodes (by executable) and, with
-    ros2 launch, the launch process itself."""
+    """
+    Every process of the pipeline by a readable name: the nodes (by executable) and, with
+    ros2 launch, the launch process itself.
+    """
     import psutil
 
     if isinstance(started, dict):
@@ -326,8 +331,10 @@ def verdicts(result: dict) -> dict:
 
 
 def node_counts(minutes: list[dict], index: int) -> dict[str, tuple[int, int]]:
-    """(frames, dropped frames) per node in minute ``index``, from the cumulative counters
-    on /diagnostics (None where a node reported nothing)."""
+    """
+    (frames, dropped frames) per node in minute ``index``, from the cumulative counters
+    on /diagnostics (None where a node reported nothing).
+    """
     def counters(minute):
         found = {}
         for name, status in minute['diagnostics'].items():
@@ -368,7 +375,7 @@ def print_table(result: dict) -> None:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.strip().split('\n')[0])
     parser.add_argument('--minutes', type=int, default=10, help='how long to measure (default 10)')
     parser.add_argument('--clip', type=Path, default=DEFAULT_CLIP,
                         help='the video video_source loops (default: the bundled 30 Hz clip)')

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Names per track on real image sequences: strangers named and people named right.
+"""
+Names per track on real image sequences: strangers named and people named right.
 
 ``../shared/data/ros4hri_sequences`` holds 5 people, each filmed in 1-5 scenes of 5-17
 frames. Leave-people-out, every split of 3 enrolled people and 2 strangers: each enrolled
@@ -60,7 +61,7 @@ def scenes_of(data: Path) -> dict[str, list[list[Path]]]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.strip().split('\n\n')[0])
     parser.add_argument('--data', type=Path,
                         default=REPO.parent / 'shared' / 'data' / 'ros4hri_sequences')
     parser.add_argument('--enrolled', type=int, default=3)

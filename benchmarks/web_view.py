@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""What the operator page's live view costs: CPU of face_web at camera rate, with and
+"""
+What the operator page's live view costs: CPU of face_web at camera rate, with and
 without a viewer.
 
     source scripts/prepare.sh   # or: scripts/build_ros.sh && source scripts/ros_env.sh
@@ -111,7 +112,7 @@ class MjpegViewer:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.strip().split('\n\n')[0])
     parser.add_argument('--rate', type=float, default=30.0, help='frames/s published')
     parser.add_argument('--seconds', type=float, default=15.0, help='length of each phase')
     parser.add_argument('--warmup', type=float, default=3.0)

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""face_recognition_ros: face detection, alignment and recognition, with or without ROS 2.
+"""
+face_recognition_ros: face detection, alignment and recognition, with or without ROS 2.
 
 ``face_recognition_ros.core`` is the ROS-free pipeline; ``face_recognition_ros.nodes`` holds
 the ROS 2 nodes, thin adapters over it.

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Command line: ``python -m face_recognition_ros <command>`` (also ``face-recognition``).
+"""
+Command line: ``python -m face_recognition_ros <command>`` (also ``face-recognition``).
 
 Commands: enroll, remove, list, calibrate, identify, embed, video, bench, evaluate.
 ``--help`` on each says what it does. The JSON written by identify, embed, video (--jsonl)
@@ -48,7 +49,8 @@ IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.pgm', '.ppm', '.tif', '.tif
 
 # ------------------------------------------------------------------------ frame sources
 class FrameSource:
-    """Frames from a video file, a camera (index or /dev/video*), an image folder or file.
+    """
+    Frames from a video file, a camera (index or /dev/video*), an image folder or file.
 
     Iterating yields BGR uint8 frames; ``fps`` is the source's rate (30 when it has none),
     ``total`` the number of frames when known (None for cameras).
@@ -245,7 +247,8 @@ def _add_rate_option(parser) -> None:
 
 # ------------------------------------------------------------------------ operating point
 def _for_matching(gallery, args):
-    """``(gallery at its operating point, OperatingPoint)`` for this run's options.
+    """
+    ``(gallery at its operating point, OperatingPoint)`` for this run's options.
 
     The threshold is derived from the gallery as it is (people, photos, their
     between-person similarities) and the calibration stored in it, every time it is loaded
@@ -387,7 +390,8 @@ def _run_on_images(args, write) -> int:
 
 
 def _stranger_embeddings(pipeline, folder: Path) -> tuple[np.ndarray, list[str], int]:
-    """Embeddings of every face under ``folder``, the group (person) of each, photos read.
+    """
+    Embeddings of every face under ``folder``, the group (person) of each, photos read.
 
     A sub-folder is one person (their photos are not independent evidence); a photo lying
     directly in the folder is its own group. Every face of a photo counts: all of them are
@@ -586,7 +590,8 @@ def thread_settings(pipeline) -> dict:
 
 
 def measure_pipeline(pipeline, frames: list[np.ndarray], warmup: int = 5) -> dict:
-    """Run ``pipeline.process`` over ``frames``; median milliseconds per stage and FPS.
+    """
+    Run ``pipeline.process`` over ``frames``; median milliseconds per stage and FPS.
 
     ``warmup`` extra frames (the first ones again) run first and are not counted: the
     first inferences allocate memory. FPS is frames over wall time, so it includes every
@@ -655,7 +660,8 @@ def _command_name(argv: list[str]) -> str | None:
 
 
 def _add_evaluate(subparsers, wanted: bool) -> None:
-    """Wire ``evaluate`` from face_recognition_ros.evaluation, imported only when used.
+    """
+    Wire ``evaluate`` from face_recognition_ros.evaluation, imported only when used.
 
     The evaluation needs extra packages (torch for the classifier side, matplotlib for
     plots); importing it lazily keeps every other command working without them.
@@ -674,7 +680,7 @@ def _add_evaluate(subparsers, wanted: bool) -> None:
         parser.add_argument('rest', nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
         return
     parser = subparsers.add_parser('evaluate', help=help_text,
-                                   description=evaluation.__doc__,
+                                   description=evaluation.__doc__.strip(),
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
     evaluation.add_arguments(parser)
     parser.set_defaults(handler=evaluation.run)

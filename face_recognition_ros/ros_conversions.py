@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Conversions between the core's types and ROS 2 messages: the one module that knows both.
+"""
+Conversions between the core's types and ROS 2 messages: the one module that knows both.
 
 Images: ``sensor_msgs/Image`` <-> BGR uint8 arrays. cv_bridge is used where it is installed;
 where it is not (ROS 2 from pip wheels) a fallback converts the encodings cameras actually
@@ -91,7 +92,8 @@ def image_is_empty(msg: Image) -> bool:
 
 
 def image_msg_to_bgr(msg: Image, use_cv_bridge: bool | None = None) -> np.ndarray:
-    """Return the pixels of a sensor_msgs/Image as a new BGR uint8 (H, W, 3) array.
+    """
+    Return the pixels of a sensor_msgs/Image as a new BGR uint8 (H, W, 3) array.
 
     ``use_cv_bridge``: None uses cv_bridge when installed; False forces the built-in
     conversion (tests use it to cover both). Raises ImageError for a malformed message or,
@@ -153,12 +155,14 @@ def _is_camera_encoding(encoding: str) -> bool:
 
 
 def _as_cv_bridge_reads_it(msg: Image, height: int, width: int, step: int) -> Image:
-    """``msg`` in the form cv_bridge's imgmsg_to_cv2 reads correctly: rows exactly one row
+    """
+    ``msg`` in the form cv_bridge's imgmsg_to_cv2 reads correctly: rows exactly one row
     of pixels long, because it takes the row width from ``step`` (step / itemsize /
     channels), so padding that is not a whole number of pixels (step 13 bytes past a bgr8
     row) would shift every row; and little-endian, because its byte swap for big-endian data
     calls ``ndarray.newbyteorder``, which NumPy 2 removed (an AttributeError even for 8-bit
-    images, where the flag means nothing and the built-in conversion ignores it)."""
+    images, where the flag means nothing and the built-in conversion ignores it).
+    """
     row_bytes = width * _pixel_bytes(msg.encoding)
     if step == row_bytes and not msg.is_bigendian:
         return msg
@@ -197,7 +201,8 @@ def _fallback_to_bgr(msg: Image, height: int, width: int, step: int) -> np.ndarr
 
 
 def bgr_to_image_msg(image: np.ndarray, header: Header | None = None) -> Image:
-    """Return a sensor_msgs/Image (bgr8, or mono8 for a 2-D array) holding a copy of ``image``.
+    """
+    Return a sensor_msgs/Image (bgr8, or mono8 for a 2-D array) holding a copy of ``image``.
 
     ``header`` should be the header of the frame the image was made from.
     """
@@ -282,7 +287,8 @@ def _hypothesis(class_id: str, score: float) -> ObjectHypothesisWithPose:
 # --- Detections (the /faces/detections contract) ---------------------------------------------
 
 def detections_to_msg(detections: Sequence[Detection], header: Header) -> Detection2DArray:
-    """Detection2DArray for a detector's faces: class_id 'face', score = detector confidence.
+    """
+    Detection2DArray for a detector's faces: class_id 'face', score = detector confidence.
 
     An empty ``detections`` gives an empty array with the header: subscribers learn that the
     frame had no face.
@@ -297,7 +303,8 @@ def detections_to_msg(detections: Sequence[Detection], header: Header) -> Detect
 
 def detections_from_msg(msg: Detection2DArray, image_size: tuple[int, int] | None = None
                         ) -> tuple[list[Detection], list[str]]:
-    """Detections (boxes only, no landmarks) from a Detection2DArray, and why some were dropped.
+    """
+    Detections (boxes only, no landmarks) from a Detection2DArray, and why some were dropped.
 
     ``image_size`` (width, height): boxes entirely outside the image are dropped and boxes
     partly outside are clipped to it. Boxes with NaN, infinity or no area are always dropped.
@@ -324,7 +331,8 @@ def _track_id_text(track_id: int | None) -> str:
 
 
 def _track_id_value(text: str) -> int | None:
-    """The track id in ``Detection2D.id``, or None when it holds none we can read.
+    """
+    The track id in ``Detection2D.id``, or None when it holds none we can read.
 
     Any publisher may put any string there: '²' passes ``str.isdigit`` but not ``int``,
     and a 5000-digit number would be too long to convert; neither may end a node.
@@ -336,7 +344,8 @@ def _track_id_value(text: str) -> int | None:
 
 
 def faces_to_identified_msg(faces: Sequence[Face], header: Header) -> Detection2DArray:
-    """Detection2DArray of identified faces: id = track id (empty when untracked), bbox as
+    """
+    Detection2DArray of identified faces: id = track id (empty when untracked), bbox as
     detected, and hypotheses whose ``score`` is the confidence in their own ``class_id``:
 
     - ``results[0]``: the name, or 'unknown' with the confidence that the face is nobody
@@ -359,7 +368,8 @@ def faces_to_identified_msg(faces: Sequence[Face], header: Header) -> Detection2
 
 
 def faces_from_identified_msg(msg: Detection2DArray) -> list[Face]:
-    """Faces (box, name, confidence, track id) from an identified Detection2DArray.
+    """
+    Faces (box, name, confidence, track id) from an identified Detection2DArray.
 
     The inverse of ``faces_to_identified_msg``: ``confidence`` is the core's (confidence
     in the nearest person, 0.5 at the threshold), ``nearest_name`` from a second

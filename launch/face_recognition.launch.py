@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Face recognition pipeline: face_detector -> face_recognizer -> face_overlay.
+"""
+Face recognition pipeline: face_detector -> face_recognizer -> face_overlay.
 
     ros2 launch face_recognition face_recognition.launch.py image:=/camera/image_raw
     ros2 launch face_recognition face_recognition.launch.py video_source:=/path/clip.mp4

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Shared pytest fixtures: where the test photos are, and models loaded once per session.
+"""
+Shared pytest fixtures: where the test photos are, and models loaded once per session.
 
 Loading YuNet and SFace takes a fraction of a second each, but every test file needing
 them would otherwise pay it again; session scope keeps the whole suite short on a 2-core

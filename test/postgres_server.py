@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""A real PostgreSQL server for the tests: Debian's ``postgresql``, in a temporary folder.
+"""
+A real PostgreSQL server for the tests: Debian's ``postgresql``, in a temporary folder.
 
 ``initdb`` + ``pg_ctl`` make a private cluster listening only on a unix socket in that
 folder (no TCP port, nothing shared with other test runs), stopped and deleted at the end.

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""``calibrate`` and the derived threshold on real photos, run as users run the CLI.
+"""
+``calibrate`` and the derived threshold on real photos, run as users run the CLI.
 
 The face-api.js crops (test/fixtures/faceapi, 8 people x 2) give a gallery of 4 people and
 4 strangers; the gallery's threshold must follow its size, and calibrate must store a

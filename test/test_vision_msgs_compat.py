@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""compat/vision_msgs (the stand-in for machines without ../shared) defines exactly what
+"""
+compat/vision_msgs (the stand-in for machines without ../shared) defines exactly what
 upstream vision_msgs defines for the messages it carries, so the two cannot drift.
 
 Upstream is read from the pinned Jazzy sources in ../shared/ros2_src (the same archive

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Export a trained checkpoint to a self-describing ONNX file the recognizer loads.
+"""
+Export a trained checkpoint to a self-describing ONNX file the recognizer loads.
 
     python -m training.export runs/orl/best.pth --output models/orl_resnet18.onnx
 
@@ -98,7 +99,8 @@ def get_args_parser() -> argparse.ArgumentParser:
 
 
 def export_onnx(model: nn.Module, input_size: int, path: Path) -> None:
-    """Write the ONNX graph with the legacy TorchScript exporter.
+    """
+    Write the ONNX graph with the legacy TorchScript exporter.
 
     torch 2.14's default (dynamo) exporter needs the ``onnxscript`` package, which is not
     installed here; the TorchScript exporter (``dynamo=False``) produces the same plain

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Extract aligned face crops from photos, a video file or a camera, for training or enrollment.
+"""
+Extract aligned face crops from photos, a video file or a camera, for training or enrollment.
 
     python -m training.extract_faces photos/ --output crops/
     python -m training.extract_faces clip.mp4 --every 5 --output crops/ --gallery g.npz
@@ -104,7 +105,8 @@ def get_args_parser() -> argparse.ArgumentParser:
 
 
 def sharpness(crop: np.ndarray) -> float:
-    """Variance of the Laplacian of the face's centre in gray at 112x112 (higher: sharper).
+    """
+    Variance of the Laplacian of the face's centre in gray at 112x112 (higher: sharper).
 
     Only the box around the template's eyes, nose and mouth counts: the aligned crop's
     corners can be black fill (a face near the photo's edge), whose hard edge would make
@@ -210,7 +212,8 @@ class Extractor:
 
 
 def agglomerative_clusters(embeddings: np.ndarray, threshold: float) -> np.ndarray:
-    """Average-linkage clustering on cosine similarity: labels (N,) from 0, biggest first.
+    """
+    Average-linkage clustering on cosine similarity: labels (N,) from 0, biggest first.
 
     Merges the two most similar groups while their average pairwise similarity is at
     least ``threshold`` (Lance-Williams update, O(N^2) memory; fine for a few thousand
@@ -257,7 +260,8 @@ def write_png(path: Path, image: np.ndarray) -> None:
 
 
 def load_sorting_gallery(args):
-    """The SFace embedder and the ``--gallery`` to sort by, or SystemExit saying why not.
+    """
+    The SFace embedder and the ``--gallery`` to sort by, or SystemExit saying why not.
 
     Called before extraction starts, so a corrupt gallery or one of another model stops
     the run at once rather than after a whole video or camera session.

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""A folder-per-person face dataset, its per-person split and its transforms.
+"""
+A folder-per-person face dataset, its per-person split and its transforms.
 
 The seed split all photos 80/20 at random, which with 10-15 photos per person leaves some
 people with no validation photo at all, and applied random augmentation to validation too,
@@ -87,7 +88,8 @@ def list_people(root: str | Path) -> dict[str, list[str]]:
 def split_per_person(people: dict[str, list[str]], val_per_person: int | None = None,
                      val_fraction: float = 0.2, seed: int = 0
                      ) -> tuple[list[Sample], list[Sample], list[str]]:
-    """Split every person's photos into train and validation, the same way for a seed.
+    """
+    Split every person's photos into train and validation, the same way for a seed.
 
     Each person gives ``val_per_person`` photos to validation (or ``val_fraction`` of their
     photos, rounded, at least one) and keeps at least one for training. The shuffle uses
@@ -113,7 +115,8 @@ def split_per_person(people: dict[str, list[str]], val_per_person: int | None = 
 
 
 def load_rgb(path: str) -> Image.Image:
-    """Open any image as 3-channel RGB, or raise DatasetError for an unreadable file.
+    """
+    Open any image as 3-channel RGB, or raise DatasetError for an unreadable file.
 
     Decoded by the core's ``load_image``, as the recognizer and the export's calibration
     decode: PIL's ``convert('RGB')`` clips 16-bit photos to white and fails on a damaged
@@ -130,8 +133,10 @@ def load_rgb(path: str) -> Image.Image:
 
 
 def check_images(samples: Sequence[Sample]) -> None:
-    """Decode every photo once before training, so a bad file stops the run at its start,
-    not in the middle of an epoch; raise DatasetError naming the bad files."""
+    """
+    Decode every photo once before training, so a bad file stops the run at its start,
+    not in the middle of an epoch; raise DatasetError naming the bad files.
+    """
     problems, not_square = [], []
     for sample in samples:
         try:
@@ -155,7 +160,8 @@ def check_images(samples: Sequence[Sample]) -> None:
 
 def build_transforms(input_size: int, train: bool, mean: Sequence[float] = IMAGENET_MEAN,
                      std: Sequence[float] = IMAGENET_STD):
-    """Training transforms augment; validation transforms are deterministic.
+    """
+    Training transforms augment; validation transforms are deterministic.
 
     The inputs are aligned face crops, so augmentation stays mild (a small crop and
     aspect jitter, a horizontal flip, colour jitter, sometimes grayscale): large crops or

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Fit the impostor model shipped for the bundled SFace (``models/impostor_models.json``).
+"""
+Fit the impostor model shipped for the bundled SFace (``models/impostor_models.json``).
 
     python -m training.fit_impostor_model --data-root ../shared/data
 
@@ -63,7 +64,7 @@ def fit_models(data: dict, leave_out: tuple[str, ...] = ()) -> tuple[object, dic
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.strip().split('\n\n')[0])
     parser.add_argument('--data-root', type=Path, default=DEFAULT_DATA_ROOT)
     parser.add_argument('--cache', type=Path, default=DEFAULT_CACHE,
                         help='embeddings cache (npz, outside the repository)')

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Fine-tune a torchvision ResNet-18 to tell apart the people of a folder-per-person dataset.
+"""
+Fine-tune a torchvision ResNet-18 to tell apart the people of a folder-per-person dataset.
 
 Shaped like torchvision's ``references/classification/train.py``: ``get_args_parser()``
 then ``main(args)``, with ``train_one_epoch`` and ``evaluate``. Every epoch writes a
@@ -136,7 +137,8 @@ def build_model(num_classes: int, weights: str) -> nn.Module:
 
 
 def read_checkpoint(path: str, option: str, ours: bool = True) -> dict:
-    """``torch.load(path, weights_only=True)``, or SystemExit naming ``option`` and the fix.
+    """
+    ``torch.load(path, weights_only=True)``, or SystemExit naming ``option`` and the fix.
 
     ``ours``: the file must be a checkpoint written by this script (model, class names...),
     not just a state dict.
@@ -159,7 +161,8 @@ def read_checkpoint(path: str, option: str, ours: bool = True) -> dict:
 
 
 def load_backbone_weights(model: nn.Module, path: str) -> None:
-    """Load a torchvision state dict or one of our checkpoints, except the final layer.
+    """
+    Load a torchvision state dict or one of our checkpoints, except the final layer.
 
     The final layer is always new (its size is the number of people), so a checkpoint
     trained on other people still gives a useful backbone.
@@ -199,7 +202,8 @@ def apply_freeze(model: nn.Module, freeze: str) -> list[nn.Parameter]:
 
 
 def set_train_mode(model: nn.Module, freeze: str) -> None:
-    """Train mode for the trained part only.
+    """
+    Train mode for the trained part only.
 
     Frozen layers stay in eval mode so their BatchNorm running statistics stay those of
     the pretrained weights: a few face photos per person would otherwise drift them.
@@ -242,7 +246,8 @@ def evaluate(model, criterion, loader, device, progress=True, desc='val') -> dic
 
 
 def save_atomic(obj, path: Path) -> None:
-    """torch.save to a temp file beside ``path`` then rename, owner-only (0o600).
+    """
+    torch.save to a temp file beside ``path`` then rename, owner-only (0o600).
 
     A model trained on faces is derived from personal data, and an interrupted save must
     not destroy the previous checkpoint.

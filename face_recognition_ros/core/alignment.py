@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Face alignment: five landmarks onto a fixed 112x112 template by a similarity transform.
+"""
+Face alignment: five landmarks onto a fixed 112x112 template by a similarity transform.
 
 Embedding models are trained on faces cropped this way, so the crop must match their
 training preprocessing closely; a similarity transform (rotation, uniform scale,
@@ -42,7 +43,8 @@ land in a 112x112 crop, in YuNet order."""
 
 
 def align_face(image: np.ndarray, landmarks: np.ndarray, size: int = 112) -> np.ndarray:
-    """Return the (size, size, 3) crop of ``image`` with ``landmarks`` moved onto the template.
+    """
+    Return the (size, size, 3) crop of ``image`` with ``landmarks`` moved onto the template.
 
     ``landmarks`` is (5, 2) in image pixels, YuNet order. For ``size`` other than 112 the
     template is scaled, so a model trained on 224x224 crops gets the same framing.

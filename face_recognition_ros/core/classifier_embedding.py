@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The recognizer backend for the ResNet-18 classifier that ``training/export.py`` writes.
+"""
+The recognizer backend for the ResNet-18 classifier that ``training/export.py`` writes.
 
 The exported ONNX file is self-describing: its ``metadata_props`` carry the class names
 (the people it was trained on), the network input size, the normalisation, the colour
@@ -59,7 +60,8 @@ ALIGNED_SIZE = 112
 
 
 def probability_to_confidence(probability, threshold: float):
-    """Map a top softmax probability to [0, 1] with exactly 0.5 at ``threshold``.
+    """
+    Map a top softmax probability to [0, 1] with exactly 0.5 at ``threshold``.
 
     Piecewise linear: [0, threshold] -> [0, 0.5] and [threshold, 1] -> [0.5, 1], so a named
     match has confidence >= 0.5 and ``UNKNOWN`` < 0.5, as for the gallery (``Match``).
@@ -77,7 +79,8 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 
 
 class ClassifierRecognizer:
-    """An exported ResNet-18 face classifier, run with onnxruntime.
+    """
+    An exported ResNet-18 face classifier, run with onnxruntime.
 
     Attributes: ``class_names`` (people, in output order), ``threshold`` (open-set top
     probability threshold), ``embedding_threshold`` (cosine threshold for gallery use),
@@ -176,7 +179,8 @@ class ClassifierRecognizer:
         return softmax(logits.astype(np.float64)).astype(np.float32)
 
     def identify(self, aligned_faces: Sequence[np.ndarray]) -> list[Match]:
-        """Open-set names: the top class, or ``UNKNOWN`` below ``threshold``.
+        """
+        Open-set names: the top class, or ``UNKNOWN`` below ``threshold``.
 
         ``Match.confidence`` is 0.5 exactly at the threshold; ``Match.similarity`` is NaN:
         this backend has no cosine similarity, and a probability must not be published in a
@@ -212,7 +216,8 @@ class ClassifierRecognizer:
 
     def identify_and_embed(self, aligned_faces: Sequence[np.ndarray]
                            ) -> tuple[list[Match], np.ndarray]:
-        """``identify`` and ``embed`` from one forward pass: (matches, (N, dimension)).
+        """
+        ``identify`` and ``embed`` from one forward pass: (matches, (N, dimension)).
 
         The pipeline needs both once people are enrolled beside the trained ones (the
         gallery names the enrolled, the classifier the trained, see

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Face detection: YuNet (default, any CPU) and the factory that picks a detector backend.
+"""
+Face detection: YuNet (default, any CPU) and the factory that picks a detector backend.
 
 YuNet is a 120 KB anchor-free detector that gives a box, a score and the 5 landmarks the
 aligner needs, so no second model is needed for landmarks. It runs on one of two
@@ -56,7 +57,8 @@ _ROW_WIDTH = 15  # x, y, w, h, 5 landmarks (x, y), score: the layout of FaceDete
 
 
 class YuNetDetector:
-    """YuNet face detector: boxes, scores and 5 landmarks for every face in a BGR frame.
+    """
+    YuNet face detector: boxes, scores and 5 landmarks for every face in a BGR frame.
 
     ``score_threshold`` drops weak detections, ``nms_threshold`` is the IoU above which the
     weaker of two overlapping boxes is dropped, ``min_face_size`` drops faces whose box is
@@ -108,7 +110,8 @@ class YuNetDetector:
             self._network = _OpenCvYuNet(self.model_path, num_threads)
 
     def detect(self, image: np.ndarray) -> list[Detection]:
-        """Return the faces in ``image`` (BGR uint8; gray or BGRA are converted), best first.
+        """
+        Return the faces in ``image`` (BGR uint8; gray or BGRA are converted), best first.
 
         Boxes are clipped to the image; landmarks are left where the network put them,
         which can be just outside the image for a face cut by the frame edge (alignment
@@ -134,7 +137,8 @@ class YuNetDetector:
         return self._to_detections(rows, width, height)
 
     def _hard_light_rows(self, frame: np.ndarray) -> np.ndarray:
-        """Look again in a dark or flat frame that gave no face; rows in ``frame`` pixels.
+        """
+        Look again in a dark or flat frame that gave no face; rows in ``frame`` pixels.
 
         In a dim corridor or beside a window the face is a few grey levels deep, where
         YuNet, trained on well-exposed photos, scores it below the threshold. Lifting the
@@ -185,7 +189,8 @@ class YuNetDetector:
 
 
 def create_detector(backend: str = 'yunet', **options) -> FaceDetector:
-    """Return a face detector by backend name: ``'yunet'`` (any CPU) or ``'facedetect'``.
+    """
+    Return a face detector by backend name: ``'yunet'`` (any CPU) or ``'facedetect'``.
 
     ``options`` go to the backend's constructor (``YuNetDetector`` or
     ``jetson_detection.FaceDetectDetector``). FaceDetect needs a Jetson with
@@ -216,7 +221,8 @@ glare, a washed-out webcam): a quarter of the range, where a face's shading is l
 
 
 def is_dark_or_flat(frame: np.ndarray) -> bool:
-    """Whether a BGR frame is dark (median grey < DARK_MEDIAN) or flat (spread < FLAT_RANGE).
+    """
+    Whether a BGR frame is dark (median grey < DARK_MEDIAN) or flat (spread < FLAT_RANGE).
 
     Measured on a 64x48 thumbnail (about 0.1 ms on 640x480), from the frame's own
     statistics, so the rule does not depend on a camera or a data set.
@@ -228,7 +234,8 @@ def is_dark_or_flat(frame: np.ndarray) -> bool:
 
 
 def contrast_normalised(frame: np.ndarray) -> np.ndarray:
-    """A copy of a BGR frame with shadows lifted and contrast equalised locally (CLAHE).
+    """
+    A copy of a BGR frame with shadows lifted and contrast equalised locally (CLAHE).
 
     Noise is smoothed first (5x5 median). Only the lightness (L of Lab) changes, so colours
     keep their hue. A gamma chosen from the frame's own median brings that median to

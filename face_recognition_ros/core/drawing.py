@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Drawing recognised faces onto a frame: box, name, confidence and track id.
+"""
+Drawing recognised faces onto a frame: box, name, confidence and track id.
 
 Readable at any size: line thickness and font scale follow the image's shorter side, the
 label sits on a filled background in the face's colour with black or white text (whichever
@@ -50,7 +51,8 @@ def color_for_name(name: str) -> tuple[int, int, int]:
 
 
 def face_label(face: Face) -> str:
-    """``name 0.87 #3``: the text drawn above a face.
+    """
+    ``name 0.87 #3``: the text drawn above a face.
 
     The number is the confidence in the name shown (``types.name_score``), as ROS
     publishes it: for ``unknown``, the confidence that the face is nobody enrolled. A face
@@ -68,7 +70,8 @@ def face_label(face: Face) -> str:
 
 def draw_faces(image: np.ndarray, faces: Sequence[Face], copy: bool = True,
                draw_landmarks: bool = False) -> np.ndarray:
-    """Return ``image`` with every face drawn on it (a copy unless ``copy=False``).
+    """
+    Return ``image`` with every face drawn on it (a copy unless ``copy=False``).
 
     Text is ASCII-safe: OpenCV's Hershey fonts have no glyphs beyond ASCII, so other
     characters of a name are drawn as '?'.

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Face embedding: SFace (default) and the factory that picks an embedding backend.
+"""
+Face embedding: SFace (default) and the factory that picks an embedding backend.
 
 SFace maps an aligned 112x112 face to a 128-D vector; two photos of one person give
 vectors with a high cosine similarity. Like the detector, it runs on onnxruntime (the
@@ -51,7 +52,8 @@ _DIMENSION = 128
 
 
 class SFaceEmbedder:
-    """SFace: 128-D unit-length embeddings of aligned 112x112 BGR face crops.
+    """
+    SFace: 128-D unit-length embeddings of aligned 112x112 BGR face crops.
 
     ``num_threads=None`` uses every core; with ``runtime='opencv'`` the thread count is
     OpenCV's process-wide setting (``cv2.setNumThreads``). ``model_id`` is
@@ -77,7 +79,8 @@ class SFaceEmbedder:
             self._network = _OpenCvSFace(self.model_path, num_threads)
 
     def embed(self, aligned_faces: Sequence[np.ndarray]) -> np.ndarray:
-        """Return an (N, 128) float32 array of L2-normalised embeddings, one per crop.
+        """
+        Return an (N, 128) float32 array of L2-normalised embeddings, one per crop.
 
         Each crop is a (112, 112, 3) BGR uint8 image from ``align_face(image, landmarks)``
         (gray or BGRA crops are converted). An empty sequence gives a (0, 128) array.
@@ -111,7 +114,8 @@ class SFaceEmbedder:
 
 def create_embedder(backend: str = 'sface', model_path: str | os.PathLike | None = None,
                     **options) -> FaceEmbedder:
-    """Return a face embedder by backend name: ``'sface'`` or ``'classifier'``.
+    """
+    Return a face embedder by backend name: ``'sface'`` or ``'classifier'``.
 
     ``'classifier'`` is the ONNX file that ``training/`` exports (its penultimate features
     serve as the embedding) and needs ``model_path``. ``options`` go to the backend's

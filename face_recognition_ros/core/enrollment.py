@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Enrollment: photos of people -> embeddings for the gallery, and the limits on them.
+"""
+Enrollment: photos of people -> embeddings for the gallery, and the limits on them.
 
 ``enroll_folder`` turns ``folder/<person>/*.jpg`` into one embedding per usable photo and
 returns the new gallery value; the caller stores it (``GalleryStore.update``), so a failed
@@ -115,7 +116,8 @@ def _image_files(folder: Path) -> list[Path]:
 
 
 def embed_folder(folder, pipeline, people: Iterable[str] | None = None) -> EnrollmentReport:
-    """Embed ``folder/<person>/*.jpg``: one embedding per usable photo, in the report.
+    """
+    Embed ``folder/<person>/*.jpg``: one embedding per usable photo, in the report.
 
     ``pipeline`` is anything with ``embed_faces(image) -> [(Detection, embedding)]`` (a
     ``FacePipeline``). A photo is used only when it holds exactly one face: with several

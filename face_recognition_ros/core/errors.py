@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The exceptions of the face pipeline.
+"""
+The exceptions of the face pipeline.
 
 Every error the library raises on purpose is a ``FaceRecognitionError``, so callers (the
 command line, the ROS nodes) can catch one type and show its message, which always says
@@ -37,7 +38,8 @@ class GalleryError(FaceRecognitionError):
 
 
 class InvalidNameError(FaceRecognitionError, ValueError):
-    """A person's name is empty, too long, or holds path separators or control characters.
+    """
+    A person's name is empty, too long, or holds path separators or control characters.
 
     Also a ``ValueError`` so generic argument validation code catches it.
     """

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The gallery value: who is enrolled, and open-set matching of embeddings against them.
+"""
+The gallery value: who is enrolled, and open-set matching of embeddings against them.
 
 A ``Gallery`` is an immutable value: an (N, D) float32 matrix of unit embeddings, N rows
 grouped by person, the person names, the embedding model id, the threshold and a
@@ -83,7 +84,8 @@ _PATH_SEPARATORS = ('/', '\\', os.sep) + ((os.altsep,) if os.altsep else ())
 
 
 def validate_name(name: str) -> str:
-    """Return the name in NFC, stripped of surrounding whitespace, or raise InvalidNameError.
+    """
+    Return the name in NFC, stripped of surrounding whitespace, or raise InvalidNameError.
 
     Names end up in file names (extracted crops), JSON and ROS messages, so they must be
     short, printable and free of path separators; ``unknown`` is reserved for strangers.
@@ -115,7 +117,8 @@ def validate_name(name: str) -> str:
 
 
 def similarity_to_confidence(similarity, threshold: float):
-    """Map cosine similarity to a confidence in [0, 1] that is exactly 0.5 at ``threshold``.
+    """
+    Map cosine similarity to a confidence in [0, 1] that is exactly 0.5 at ``threshold``.
 
     A logistic with scale ``CONFIDENCE_SCALE``; works on scalars and numpy arrays.
     """
@@ -169,7 +172,8 @@ def _frozen(array: np.ndarray) -> np.ndarray:
 
 
 class Gallery:
-    """Enrolled people and their embeddings, matched open-set by cosine similarity.
+    """
+    Enrolled people and their embeddings, matched open-set by cosine similarity.
 
     Immutable: every edit returns a new Gallery and leaves this one as it was, so a value
     can be shared between threads (frames are matched on one while a store builds the
@@ -183,8 +187,10 @@ class Gallery:
                  calibration: Mapping | None = None, created: str | None = None,
                  updated: str | None = None, names: Iterable[str] = (),
                  embeddings=None, counts: Iterable[int] = (), _checked: bool = False):
-        """An empty gallery, or one of ``names`` whose rows ``embeddings`` are grouped by
-        person in that order, ``counts[i]`` rows each (what stores rebuild values from)."""
+        """
+        An empty gallery, or one of ``names`` whose rows ``embeddings`` are grouped by
+        person in that order, ``counts[i]`` rows each (what stores rebuild values from).
+        """
         if not isinstance(model_id, str) or not model_id:
             raise GalleryError('a gallery needs the id of the embedding model that fills it')
         names = tuple(names)
@@ -237,8 +243,10 @@ class Gallery:
                        **fields)
 
     def _person(self, name: str) -> int | None:
-        """Index of ``name`` (already validated), or None. A scan in C (about a millisecond
-        at 100,000 people): lookups come with edits, and a dict per value would cost more."""
+        """
+        Index of ``name`` (already validated), or None. A scan in C (about a millisecond
+        at 100,000 people): lookups come with edits, and a dict per value would cost more.
+        """
         try:
             return self._names.index(name)
         except ValueError:
@@ -293,7 +301,8 @@ class Gallery:
     def with_person(self, name: str, embeddings, *,
                     max_per_person: int = MAX_EMBEDDINGS_PER_PERSON,
                     replace: bool = False) -> 'Gallery':
-        """The gallery with ``embeddings`` (D,) or (K, D) added to ``name``.
+        """
+        The gallery with ``embeddings`` (D,) or (K, D) added to ``name``.
 
         Adding to an enrolled name extends it (more views make matching more robust); an
         embedding identical to one the person has (the same photo again) is skipped; past
@@ -361,7 +370,8 @@ class Gallery:
 
     # ----------------------------------------------------------------- matching
     def person_similarities(self, embeddings) -> np.ndarray:
-        """Best cosine similarity of each query to each person: (Q, P) float32.
+        """
+        Best cosine similarity of each query to each person: (Q, P) float32.
 
         One matrix product, then the per-person maximum with ``np.maximum.reduceat`` over
         the person-grouped rows; for ranking and evaluation (``match`` needs only the best).
@@ -376,7 +386,8 @@ class Gallery:
             np.maximum.reduceat(similarities, self._starts, axis=0).T)
 
     def match(self, embeddings) -> list[Match]:
-        """Name each query embedding (D,) or (N, D): the best person, or ``UNKNOWN``.
+        """
+        Name each query embedding (D,) or (N, D): the best person, or ``UNKNOWN``.
 
         The best person is the one owning the single most similar enrolled embedding,
         which equals the arg-max of ``person_similarities`` but needs no per-person pass;
@@ -422,7 +433,8 @@ class Gallery:
 
     # ------------------------------------------------------- files (convenience)
     def save(self, path) -> None:
-        """Write to a gallery file atomically, owner-only (``gallery_store.write_gallery_file``).
+        """
+        Write to a gallery file atomically, owner-only (``gallery_store.write_gallery_file``).
 
         A plain write without the store's lock: for new files and tools. Edits of a gallery
         that others may use go through a ``GalleryStore``.

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""A gallery in a PostgreSQL database, shared by a fleet of robots.
+"""
+A gallery in a PostgreSQL database, shared by a fleet of robots.
 
 Chosen by ``open_gallery_store`` for a ``postgresql://`` URI (libpq syntax, e.g.
 ``postgresql://robot@db.example/faces`` or ``postgresql:///faces?host=/run/postgresql``).

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Where a gallery lives: one small interface, a file backend, and a PostgreSQL one.
+"""
+Where a gallery lives: one small interface, a file backend, and a PostgreSQL one.
 
 A ``GalleryStore`` hands out ``Gallery`` values and applies edits to what is stored, so
 that the CLI, every node on the robot and (with PostgreSQL) every robot in a fleet see
@@ -73,7 +74,8 @@ def is_database_location(location) -> bool:
 
 
 class GalleryStore:
-    """The interface both backends implement.
+    """
+    The interface both backends implement.
 
     ``load()`` returns the stored gallery (a new empty one where nothing is stored yet and
     the store was opened with ``create``); ``enroll`` and ``forget`` change what is stored
@@ -126,7 +128,8 @@ class GalleryStore:
 
 def open_gallery_store(location, model_id: str | None, *, create: bool = True,
                        threshold: float | None = None) -> GalleryStore:
-    """The store at ``location`` (a file path or a ``postgresql://`` URI).
+    """
+    The store at ``location`` (a file path or a ``postgresql://`` URI).
 
     ``model_id`` is the embedding model of the caller: a store made with another model is
     refused (``GalleryError``); None accepts any (tools that list or remove people).
@@ -145,7 +148,8 @@ def _now_iso() -> str:
 
 
 def write_gallery_file(gallery: Gallery, path) -> None:
-    """Write ``gallery`` to ``path`` atomically with owner-only permissions.
+    """
+    Write ``gallery`` to ``path`` atomically with owner-only permissions.
 
     The data go to a temporary file in the same directory (so ``os.replace`` is an atomic
     rename on the same file system), are fsynced, then replace ``path``. On any failure
@@ -200,7 +204,8 @@ def write_gallery_file(gallery: Gallery, path) -> None:
 
 
 def read_gallery_file(path, expected_model_id: str | None = None) -> Gallery:
-    """Read a gallery file; refuse it if it was made by another embedding model.
+    """
+    Read a gallery file; refuse it if it was made by another embedding model.
 
     Raises ``GalleryError`` for a missing, unreadable, corrupt or foreign file, and never
     modifies the file.

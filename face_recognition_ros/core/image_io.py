@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Reading image files and arrays into the one format the pipeline speaks: BGR uint8.
+"""
+Reading image files and arrays into the one format the pipeline speaks: BGR uint8.
 
 Photos arrive as 8- or 16-bit, gray, gray+alpha, RGBA or palette PNGs, and sometimes
 truncated or not images at all. Converting once here means no stage has to guess, and a
@@ -33,7 +34,8 @@ _LOG = logging.getLogger(__name__)
 
 
 def load_image(path: str | os.PathLike) -> np.ndarray:
-    """Read an image file and return it as a BGR uint8 (H, W, 3) array.
+    """
+    Read an image file and return it as a BGR uint8 (H, W, 3) array.
 
     The file is read as bytes and decoded with ``cv2.imdecode``, because ``cv2.imread``
     cannot open non-ASCII paths on every platform and says nothing about why it failed.
@@ -73,7 +75,8 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
 
 
 def to_bgr8(array: np.ndarray) -> np.ndarray:
-    """Convert an image array to a contiguous BGR uint8 (H, W, 3) array.
+    """
+    Convert an image array to a contiguous BGR uint8 (H, W, 3) array.
 
     Accepts (H, W) gray, (H, W, 1), (H, W, 2) gray+alpha, (H, W, 3) BGR and (H, W, 4) BGRA,
     in uint8, uint16 (scaled down by 257, so 65535 maps to 255), other integer types
@@ -133,7 +136,8 @@ def _composite_on_white(color: np.ndarray, alpha: np.ndarray) -> np.ndarray:
 
 
 def _looks_truncated(data: bytes) -> bool:
-    """Return True for a JPEG without its end-of-image marker.
+    """
+    Return True for a JPEG without its end-of-image marker.
 
     OpenCV's JPEG decoder fills a truncated file with gray and returns an image, so the
     damage would go unnoticed; the end marker is the cheap, reliable check. Some cameras

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""NVIDIA FaceDetect through jetson-inference's ``detectNet``: the detector of the seed.
+"""
+NVIDIA FaceDetect through jetson-inference's ``detectNet``: the detector of the seed.
 
 On a Jetson, jetson-inference runs the FaceDetect network (a DetectNet trained by NVIDIA
 on faces) with TensorRT on the GPU, which frees the CPU for the rest of the pipeline. It
@@ -58,7 +59,8 @@ def _import_jetson_modules():
 
 
 class FaceDetectDetector:
-    """Face boxes from NVIDIA FaceDetect (``detectNet``) on a Jetson; no landmarks.
+    """
+    Face boxes from NVIDIA FaceDetect (``detectNet``) on a Jetson; no landmarks.
 
     ``threshold`` is detectNet's minimum confidence; ``model`` is a built-in network name
     (``'facedetect'``) or the path of a custom detection ONNX file, in which case

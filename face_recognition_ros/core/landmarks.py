@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Landmarks for a face box that came without them (NVIDIA FaceDetect, a tracker, a user).
+"""
+Landmarks for a face box that came without them (NVIDIA FaceDetect, a tracker, a user).
 
 Alignment needs the 5 landmarks, and only some detectors give them. Rather than a second
 landmark model, YuNet is run again on the box enlarged by a margin: the face is then the
@@ -44,7 +45,8 @@ _MIN_OVERLAP = 0.25
 
 
 class YuNetLandmarkLocator:
-    """Finds the 5 landmarks (YuNet order) of the face inside a box given by any detector.
+    """
+    Finds the 5 landmarks (YuNet order) of the face inside a box given by any detector.
 
     ``detector`` is the landmark-giving detector to run on the crop; ``None`` builds a
     YuNet detector with a low score threshold (the box already says a face is there) and
@@ -69,7 +71,8 @@ class YuNetLandmarkLocator:
         self.margin = float(margin)
 
     def locate(self, image: np.ndarray, box: np.ndarray) -> np.ndarray | None:
-        """Return (5, 2) float32 landmarks in ``image`` pixels, or None if no face is in box.
+        """
+        Return (5, 2) float32 landmarks in ``image`` pixels, or None if no face is in box.
 
         ``box`` is (x, y, w, h) in pixels; it may reach outside the image (the outside is
         padded black, so the face stays centred in the crop).

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Where the bundled model files live, and the checksum check every load goes through.
+"""
+Where the bundled model files live, and the checksum check every load goes through.
 
 The models ship inside the package (``face_recognition_ros/models/``, licences and
 checksums in its README) because nothing may download at run time. A file that does not
@@ -56,7 +57,8 @@ _CHUNK_BYTES = 1 << 20
 
 
 def file_sha256(path: str | os.PathLike) -> str:
-    """Return the lowercase hex sha256 of a file, read in chunks so large files are fine.
+    """
+    Return the lowercase hex sha256 of a file, read in chunks so large files are fine.
 
     Raises ModelError when the file cannot be read.
     """
@@ -85,7 +87,8 @@ def _require_file(path: str | os.PathLike) -> Path:
 
 
 def verify_model(path: str | os.PathLike, expected_sha256: str | None) -> None:
-    """Raise ModelError unless ``path`` is a readable file whose sha256 is the expected one.
+    """
+    Raise ModelError unless ``path`` is a readable file whose sha256 is the expected one.
 
     ``expected_sha256=None`` only checks that the file exists and is readable: a model the
     user names themselves has no published checksum to compare with.
@@ -103,7 +106,8 @@ def verify_model(path: str | os.PathLike, expected_sha256: str | None) -> None:
 
 
 def resolve_model(path: str | os.PathLike | None, default: Path) -> tuple[Path, str]:
-    """Check a model file and return ``(path, sha256)``.
+    """
+    Check a model file and return ``(path, sha256)``.
 
     ``path=None`` means the bundled ``default``. A bundled file (by its name, wherever it
     lies) must match its published checksum; any other file is accepted as the user's own
@@ -121,7 +125,8 @@ def resolve_model(path: str | os.PathLike | None, default: Path) -> tuple[Path, 
 
 def onnx_model_for_onnxruntime(path: str | os.PathLike,
                                dynamic_input_axes: dict[int, str] | None = None) -> bytes:
-    """Return the serialized model at ``path``, repaired in memory for onnxruntime.
+    """
+    Return the serialized model at ``path``, repaired in memory for onnxruntime.
 
     The bundled OpenCV Zoo files load in OpenCV 4.x but trip onnxruntime (and OpenCV 5):
     SFace lists unused graph inputs that then count as required, and YuNet declares a
@@ -177,8 +182,10 @@ stderr), as opposed to a cache that cannot be written."""
 
 
 def model_cache_dir() -> Path:
-    """Where repaired models are kept: ``$FACE_RECOGNITION_MODEL_CACHE``, else
-    ``$XDG_CACHE_HOME/face_recognition_ros`` (``~/.cache/face_recognition_ros``)."""
+    """
+    Where repaired models are kept: ``$FACE_RECOGNITION_MODEL_CACHE``, else
+    ``$XDG_CACHE_HOME/face_recognition_ros`` (``~/.cache/face_recognition_ros``).
+    """
     explicit = os.environ.get('FACE_RECOGNITION_MODEL_CACHE')
     if explicit:
         return Path(explicit).expanduser()
@@ -189,7 +196,8 @@ def model_cache_dir() -> Path:
 def prepared_model_for_onnxruntime(path: str | os.PathLike,
                                    dynamic_input_axes: dict[int, str] | None = None
                                    ) -> str | bytes:
-    """Return the repaired model of ``onnx_model_for_onnxruntime`` as a file path, or bytes.
+    """
+    Return the repaired model of ``onnx_model_for_onnxruntime`` as a file path, or bytes.
 
     Why a file: repairing SFace in Python (onnx protobuf, float32 weights, serialisation)
     peaks at about 200 MB above the finished session, which on a 2 GB Jetson is the
@@ -279,7 +287,8 @@ def _fold_constant_dequantize(graph, constants: dict, numpy_helper) -> None:
 
 
 def create_onnxruntime_session(model: str | bytes, num_threads: int | None = None):
-    """Return an onnxruntime CPU session for a model file path or serialized model, or raise
+    """
+    Return an onnxruntime CPU session for a model file path or serialized model, or raise
     ModelError.
 
     ``num_threads=None`` lets onnxruntime use one thread per physical core. Spinning is
@@ -309,7 +318,8 @@ def create_onnxruntime_session(model: str | bytes, num_threads: int | None = Non
 def prepared_onnxruntime_session(path: str | os.PathLike,
                                  dynamic_input_axes: dict[int, str] | None = None,
                                  num_threads: int | None = None):
-    """``create_onnxruntime_session`` on ``prepared_model_for_onnxruntime(path, axes)``.
+    """
+    ``create_onnxruntime_session`` on ``prepared_model_for_onnxruntime(path, axes)``.
 
     A cached repaired file that onnxruntime cannot load (damaged on disk, or written by
     another onnx version) would otherwise fail every later start with an error about a
@@ -333,8 +343,10 @@ RUNTIMES = ('onnxruntime', 'opencv')
 
 
 def choose_runtime(runtime: str | None) -> str:
-    """Return the runtime to use: ``None`` picks onnxruntime where it is installed (faster
-    here), else OpenCV; a name is checked against ``RUNTIMES``."""
+    """
+    Return the runtime to use: ``None`` picks onnxruntime where it is installed (faster
+    here), else OpenCV; a name is checked against ``RUNTIMES``.
+    """
     if runtime is None:
         return 'onnxruntime' if onnxruntime_available() else 'opencv'
     name = str(runtime).strip().lower()
@@ -355,7 +367,8 @@ def onnxruntime_available() -> bool:
 
 
 def model_id_for(path: Path, sha256: str) -> str:
-    """Return ``'<model name>:<first 16 hex of sha256>'``, the id galleries record.
+    """
+    Return ``'<model name>:<first 16 hex of sha256>'``, the id galleries record.
 
     Bundled files get their short published names; any other file is named by its stem.
     The checksum part tells two files of the same name apart.

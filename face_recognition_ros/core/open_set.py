@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The open-set operating point: a threshold that names at most a target share of strangers.
+"""
+The open-set operating point: a threshold that names at most a target share of strangers.
 
 A stranger's face is compared with every enrolled embedding and takes the name of the best
 one when that similarity reaches the threshold. With a fixed threshold the share of
@@ -146,8 +147,10 @@ _TABLE_LIMIT = 12.0
 
 @lru_cache(maxsize=1)
 def _normal_tail_table() -> np.ndarray:
-    """1 - Phi(z) on a 0.001 grid over [-12, 12]: math.erfc once, then linear interpolation
-    (error below 1e-10 relative to the tail values used here, and ~100x faster)."""
+    """
+    1 - Phi(z) on a 0.001 grid over [-12, 12]: math.erfc once, then linear interpolation
+    (error below 1e-10 relative to the tail values used here, and ~100x faster).
+    """
     grid = np.arange(-_TABLE_LIMIT, _TABLE_LIMIT + _TABLE_STEP / 2, _TABLE_STEP)
     return np.array([0.5 * math.erfc(z / math.sqrt(2.0)) for z in grid])
 
@@ -174,7 +177,8 @@ def _counts_histogram(counts: Sequence[int]) -> dict[int, int]:
 
 def false_name_rate(threshold: float, counts_per_person: Sequence[int],
                     model: ImpostorModel) -> float:
-    """Modelled share of stranger faces that get a name at ``threshold``.
+    """
+    Modelled share of stranger faces that get a name at ``threshold``.
 
     ``counts_per_person``: how many embeddings each enrolled person has.
     """
@@ -197,7 +201,8 @@ def false_name_rate(threshold: float, counts_per_person: Sequence[int],
 
 def operating_threshold(counts_per_person: Sequence[int], target_false_name_rate: float,
                         model: ImpostorModel) -> float:
-    """The cosine threshold at which ``model`` names ``target_false_name_rate`` of strangers.
+    """
+    The cosine threshold at which ``model`` names ``target_false_name_rate`` of strangers.
 
     Grows with the number of people and of embeddings per person; in [-1, 1].
     """
@@ -243,7 +248,8 @@ class _Statistics:
 def _similarity_statistics(similarities: np.ndarray, person_of_column: np.ndarray,
                            own_person: np.ndarray | None, unit_of_probe: np.ndarray
                            ) -> _Statistics:
-    """Nested analysis of variance of probe x enrolled-photo impostor similarities.
+    """
+    Nested analysis of variance of probe x enrolled-photo impostor similarities.
 
     ``similarities`` (Q, N); ``person_of_column`` (N,) person index of each enrolled photo;
     ``own_person`` (Q,) person of each probe among those columns (-1 or None: none), whose
@@ -302,7 +308,8 @@ def fit_impostor_model(embeddings: np.ndarray, labels: np.ndarray, source: str =
 
 def pool_models(models: Sequence[ImpostorModel], source: str = '', extra: dict | None = None
                 ) -> ImpostorModel:
-    """One model for a camera not seen yet, from models of several cameras/datasets.
+    """
+    One model for a camera not seen yet, from models of several cameras/datasets.
 
     Spreads: variances averaged with the probes as weights (within-camera spreads). Mean:
     the weighted mean, with ``mean_sd`` the spread of the cameras' means around it, i.e.
@@ -348,8 +355,10 @@ benchmarks/gallery_store.py, ``derive``; docs/benchmarks.md)."""
 
 
 def _subsample(embeddings: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The first ``ADAPTATION_ROWS // people`` rows of each person (at least one each, and
-    at most ``ADAPTATION_ROWS`` people); deterministic, so a threshold is reproducible."""
+    """
+    The first ``ADAPTATION_ROWS // people`` rows of each person (at least one each, and
+    at most ``ADAPTATION_ROWS`` people); deterministic, so a threshold is reproducible.
+    """
     if labels.size <= ADAPTATION_ROWS:
         return embeddings, labels
     people = int(labels.max()) + 1
@@ -365,7 +374,8 @@ def _subsample(embeddings: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, 
 
 def adapt_to_gallery(model: ImpostorModel, embeddings: np.ndarray, labels: np.ndarray
                      ) -> ImpostorModel:
-    """``model`` with its mean moved towards the gallery's own between-person similarities.
+    """
+    ``model`` with its mean moved towards the gallery's own between-person similarities.
 
     The enrolled people are strangers to each other, photographed by the user's camera, so
     their similarities say where this camera's impostor mean lies. Each person counts as one
@@ -427,7 +437,8 @@ def operating_point(model_id: str, embeddings: np.ndarray, labels: np.ndarray,
                     target_false_name_rate: float = DEFAULT_MAX_FALSE_NAME_RATE,
                     calibration: dict | None = None, fixed_threshold: float = 0.363,
                     prior: ImpostorModel | None = None) -> OperatingPoint:
-    """The threshold of a gallery as it is: the call to re-make on every enroll and forget.
+    """
+    The threshold of a gallery as it is: the call to re-make on every enroll and forget.
 
     ``embeddings`` (N, D) and ``labels`` (N,) are the enrolled rows and their person;
     ``calibration`` the dict ``calibrate`` returned (stored in the gallery) or None (a dict
@@ -492,7 +503,8 @@ def calibrate(model_id: str, embeddings: np.ndarray, labels: np.ndarray,
               stranger_groups: np.ndarray | None = None,
               prior: ImpostorModel | None = None, threshold_before: float | None = None
               ) -> dict:
-    """A calibration (JSON dict) from photos of people who are not enrolled.
+    """
+    A calibration (JSON dict) from photos of people who are not enrolled.
 
     The strangers' similarities to the enrolled people give this camera's impostor model:
     the mean updates the prior's (the bundled model, when there is one) with each stranger
@@ -579,7 +591,8 @@ def gallery_rows(gallery) -> tuple[np.ndarray, np.ndarray]:
 def gallery_operating_point(gallery, target_false_name_rate: float | None = None,
                             calibration: dict | None = None,
                             fixed_threshold: float = 0.363) -> OperatingPoint:
-    """``operating_point`` of a ``Gallery`` as it is (its rows, people and model id).
+    """
+    ``operating_point`` of a ``Gallery`` as it is (its rows, people and model id).
 
     ``target_false_name_rate`` None: the calibration's target, else the default 1 %.
     """
@@ -602,7 +615,8 @@ def describe_operating_point(point: OperatingPoint) -> str:
 
 def matching_gallery(gallery, target_false_name_rate: float | None = None,
                      fixed_threshold: float | None = None):
-    """The stored ``gallery`` at its operating point, for matching; and that point.
+    """
+    The stored ``gallery`` at its operating point, for matching; and that point.
 
     Every store keeps the embedder's own threshold and the calibration (``calibrate``)
     inside the gallery; the threshold used to name faces is derived from both and from the

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The per-frame face pipeline: detect -> track -> landmarks -> align -> embed -> match -> vote.
+"""
+The per-frame face pipeline: detect -> track -> landmarks -> align -> embed -> match -> vote.
 
 ``FacePipeline.process(frame)`` turns a BGR frame into a ``FrameResult``: one ``Face`` per
 detection (box, score, landmarks, track id, name, confidence) and the milliseconds spent
@@ -65,7 +66,8 @@ def _ms_since(start: float) -> float:
 
 
 def sanitize_detections(detections: Sequence[Detection], image_shape) -> list[Detection]:
-    """Drop boxes that are malformed, NaN, empty or outside the image; clip the rest.
+    """
+    Drop boxes that are malformed, NaN, empty or outside the image; clip the rest.
 
     Detections from another process (the ROS detector node, FaceDetect) may be anything;
     a bad box must cost a warning, not the frame. Landmarks that are not a finite (5, 2)
@@ -106,7 +108,8 @@ def sanitize_detections(detections: Sequence[Detection], image_shape) -> list[De
 
 
 class FacePipeline:
-    """One object from frames to named, tracked faces.
+    """
+    One object from frames to named, tracked faces.
 
     Args:
         detector: a ``FaceDetector`` (YuNet, FaceDetect...).
@@ -198,7 +201,8 @@ class FacePipeline:
         return self._recognize(image, list(detections), start, detect_ms)
 
     def recognize(self, frame: np.ndarray, detections: Sequence[Detection]) -> FrameResult:
-        """Like ``process`` for detections found elsewhere (boxes may lack landmarks).
+        """
+        Like ``process`` for detections found elsewhere (boxes may lack landmarks).
 
         Invalid boxes (NaN, empty, outside the image) are dropped with a warning; boxes
         reaching over the edge are clipped to the image.
@@ -210,7 +214,8 @@ class FacePipeline:
 
     def embed_faces(self, frame: np.ndarray, detections: Sequence[Detection] | None = None
                     ) -> list[tuple[Detection, np.ndarray]]:
-        """Embeddings of the faces of a still image, for enrollment: [(detection, vector)].
+        """
+        Embeddings of the faces of a still image, for enrollment: [(detection, vector)].
 
         Detects faces unless ``detections`` are given; no tracking. A face whose landmarks
         cannot be found is left out (and logged).
@@ -248,7 +253,8 @@ class FacePipeline:
 
     def _landmarks_in_dark_box(self, image: np.ndarray, detection: Detection
                                ) -> np.ndarray | None:
-        """Landmarks of a dark face, found again on a contrast-normalised copy of its box.
+        """
+        Landmarks of a dark face, found again on a contrast-normalised copy of its box.
 
         In deep shadow the detector still finds a face but puts its eyes and mouth where
         the little light is, and a face aligned on those points is named right far less
@@ -342,7 +348,8 @@ class FacePipeline:
 
     def _identify_with_classifier(self, crops: list[np.ndarray], timings
                                   ) -> tuple[list[Match], np.ndarray]:
-        """The gallery first, then the classifier: enrolling never hides a trained person.
+        """
+        The gallery first, then the classifier: enrolling never hides a trained person.
 
         People enrolled beside a trained classifier (service, CLI, web page) are in the
         gallery only, the trained ones in the network only. A face the gallery names is
@@ -435,7 +442,8 @@ class FacePipeline:
 
 
 def plausible_landmarks(points, box) -> bool:
-    """Whether 5 landmarks (YuNet order) can be a face in ``box``, checked before aligning.
+    """
+    Whether 5 landmarks (YuNet order) can be a face in ``box``, checked before aligning.
 
     A face aligned on misplaced points is a crop of cheek or hair, and its embedding names
     nobody right. Whatever the pose, the eyes are above the mouth corners, each pair in
@@ -467,7 +475,8 @@ def _is_dark_box(image: np.ndarray, box) -> bool:
 
 
 def default_threshold_for(embedder) -> float:
-    """The gallery threshold for ``embedder``: its own calibrated one, else SFace's.
+    """
+    The gallery threshold for ``embedder``: its own calibrated one, else SFace's.
 
     A trained classifier exports a cosine threshold calibrated on its validation data
     (``embedding_threshold``); SFace uses OpenCV Zoo's published 0.363.
@@ -485,7 +494,8 @@ def build_pipeline(gallery_path=None, detector_backend: str = 'yunet',
                    tracker_options: dict | None = None, num_threads: int | None = None,
                    create_gallery: bool = False, scene_cut_threshold: float | None = 20.0
                    ) -> FacePipeline:
-    """Build detector, embedder, gallery and pipeline from names and paths.
+    """
+    Build detector, embedder, gallery and pipeline from names and paths.
 
     ``gallery_path`` (a file or a ``postgresql://`` URI, see ``gallery_store``) None gives
     an empty gallery (everyone ``unknown``); a missing file is an error unless

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Face tracking: stable ids across frames, identity votes, and when to embed again.
+"""
+Face tracking: stable ids across frames, identity votes, and when to embed again.
 
 Recognising every face in every frame is what makes face pipelines slow: an embedding
 costs about as much as a whole detection. A face that stays in view keeps its identity, so
@@ -160,7 +161,8 @@ def box_iou(boxes_a: np.ndarray, boxes_b: np.ndarray) -> np.ndarray:
 
 
 class FaceTracker:
-    """Associates detections with tracks and decides which tracks need an embedding.
+    """
+    Associates detections with tracks and decides which tracks need an embedding.
 
     Call ``update(detections)`` once per frame: it returns the track of each detection,
     in detection order. Then ``select_for_embedding(tracks)`` says which of them to embed,
@@ -247,7 +249,8 @@ class FaceTracker:
         self._tracks = []
 
     def forget_identities(self) -> None:
-        """Clear every track's votes so it is embedded again (the gallery changed).
+        """
+        Clear every track's votes so it is embedded again (the gallery changed).
 
         Ids and positions are kept; a person enrolled while in view is named on the next
         frame instead of after the next routine re-embedding.
@@ -286,7 +289,8 @@ class FaceTracker:
         return np.where(allowed, affinity, -np.inf), iou
 
     def update(self, detections: list[Detection]) -> list[Track]:
-        """Advance one frame: assign each detection to a track (new or continued).
+        """
+        Advance one frame: assign each detection to a track (new or continued).
 
         Returns the tracks in the order of ``detections``. Tracks without a detection
         this frame count a miss and expire after ``max_missed`` misses.
@@ -331,7 +335,8 @@ class FaceTracker:
         return assigned  # type: ignore[return-value]
 
     def _mark_contests(self, frame: int) -> None:
-        """Flag the tracks that are too close to another for boxes to keep them apart.
+        """
+        Flag the tracks that are too close to another for boxes to keep them apart.
 
         When two faces cross, the detector may lose the one behind, or put both boxes
         where either face could continue either track: ids may swap, and with them the
@@ -446,7 +451,8 @@ class FaceTracker:
         return None
 
     def select_for_embedding(self, tracks: list[Track]) -> list[int]:
-        """Indices into ``tracks`` (this frame's, from ``update``) that need an embedding.
+        """
+        Indices into ``tracks`` (this frame's, from ``update``) that need an embedding.
 
         New tracks, tracks that jumped, pending names and faces beside a hidden one
         always (a face waits for its name as briefly as possible, and a contest is
@@ -466,7 +472,8 @@ class FaceTracker:
         return sorted(new + others)
 
     def mark_embedding_failed(self, track: Track) -> None:
-        """The face in ``track`` could not be embedded (no landmarks found): try again later.
+        """
+        The face in ``track`` could not be embedded (no landmarks found): try again later.
 
         Counted as an attempt so a face seen from the side is not retried every frame.
         """
@@ -476,7 +483,8 @@ class FaceTracker:
 
     # ------------------------------------------------------------ identity vote
     def record(self, track: Track, match: Match, embedding: np.ndarray | None = None) -> None:
-        """Add one identification to the track's vote and update its identity.
+        """
+        Add one identification to the track's vote and update its identity.
 
         With ``embedding`` given, a track whose new embedding does not resemble its last
         one (or, first after a contest, resembles a partner's face more than its own) is

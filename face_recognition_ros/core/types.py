@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Plain data types and the one small interface of each pipeline stage.
+"""
+Plain data types and the one small interface of each pipeline stage.
 
 Everything in ``core`` speaks these types: numpy arrays in, dataclasses out. Nothing here
 knows about ROS, so the same objects serve the library, the command line and the nodes
@@ -85,7 +86,8 @@ class Face:
 
 
 def name_score(name: str, confidence: float) -> float:
-    """The confidence in ``name`` itself, from a ``Match``/``Face`` confidence.
+    """
+    The confidence in ``name`` itself, from a ``Match``/``Face`` confidence.
 
     For a person's name it is the confidence; for ``UNKNOWN`` it is the confidence that
     the face is nobody enrolled, ``1 - confidence`` (a certain stranger scores near 1, not

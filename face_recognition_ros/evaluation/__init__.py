@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Accuracy evaluation: ``python -m face_recognition_ros evaluate``.
+"""
+Accuracy evaluation: ``python -m face_recognition_ros evaluate``.
 
 Three measurements, each optional, written as ``report.md`` + ``results.json`` + PNG plots:
 
@@ -179,7 +180,7 @@ def main(argv=None) -> int:
     """Standalone entry (cli.py wires the same functions as the ``evaluate`` command)."""
     logging.basicConfig(level=logging.INFO, format='%(message)s')
     parser = argparse.ArgumentParser(prog='python -m face_recognition_ros evaluate',
-                                     description=__doc__,
+                                     description=__doc__.strip(),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     add_arguments(parser)
     return run(parser.parse_args(argv))

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The photos ``evaluate`` measures on: folder-per-person datasets, pairs files, splits.
+"""
+The photos ``evaluate`` measures on: folder-per-person datasets, pairs files, splits.
 
 ``FaceSource`` turns a photo into its largest face's embedding through the pipeline users
 run (``build_pipeline``), with an on-disk cache (npz, no pickle, owner-only).
@@ -76,7 +77,8 @@ def _atomic_savez(path: Path, **arrays) -> None:
 
 
 class EmbeddingCache:
-    """Per-photo detections and embeddings on disk: npz, no pickle, owner-only.
+    """
+    Per-photo detections and embeddings on disk: npz, no pickle, owner-only.
 
     Keys are hashes of (absolute path, size, mtime, preprocessing settings[, model id]),
     so a changed photo or other settings never reuse a stale entry.
@@ -115,7 +117,8 @@ class EmbeddingCache:
 
 
 class FaceSource:
-    """Detect, align and embed photos for evaluation, with caching.
+    """
+    Detect, align and embed photos for evaluation, with caching.
 
     Detection, landmark checks and alignment are the ones of the pipeline users run
     (``build_pipeline``: the same detector object, ``FacePipeline._align_all`` and
@@ -256,7 +259,8 @@ def _pairs_file_error(csv_path, problem: str) -> PairsFileError:
 
 
 def read_pairs(csv_path: Path, image_root: Path | None = None):
-    """(path_a, path_b, is_same) rows from a pairs CSV.
+    """
+    (path_a, path_b, is_same) rows from a pairs CSV.
 
     Columns: the first two are image files, the same/different column is named
     ``decision``/``Decision``/``same``/``label`` (Yes/No, 1/0, true/false) or is the third.

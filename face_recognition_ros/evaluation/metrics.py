@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Accuracy metrics of ``evaluate``: pure numpy on scores, with unit tests.
+"""
+Accuracy metrics of ``evaluate``: pure numpy on scores, with unit tests.
 
 Verification (ROC, TAR at FAR, k-fold accuracy) and open-set identification (closed-set
 top-1, TPIR at FPIR, the rates at a deployed threshold).
@@ -24,7 +25,8 @@ import numpy as np
 
 
 def threshold_at_fpir(negative_scores, rate: float) -> float:
-    """Lowest threshold t with mean(negative_scores >= t) <= rate.
+    """
+    Lowest threshold t with mean(negative_scores >= t) <= rate.
 
     Accepting means ``score >= t``. With n negatives, at most floor(rate * n) of them may
     pass; t is placed just above the next one, so ties can never push the rate over.
@@ -50,7 +52,8 @@ def threshold_keeping(scores, keep: float) -> float:
 
 
 def roc_curve(scores, is_same):
-    """(far, tar, thresholds) for every distinct score, from strictest to loosest.
+    """
+    (far, tar, thresholds) for every distinct score, from strictest to loosest.
 
     The first point is (0, 0) at threshold +inf; accepting means ``score >= threshold``.
     """
@@ -104,7 +107,8 @@ def best_accuracy_threshold(scores, is_same) -> float:
 
 
 def kfold_accuracy(scores, is_same, folds: int = 10) -> dict:
-    """LFW-style k-fold accuracy: threshold from k-1 folds, accuracy on the held-out one.
+    """
+    LFW-style k-fold accuracy: threshold from k-1 folds, accuracy on the held-out one.
 
     Fold of pair i is ``i % folds`` (deterministic; interleaving keeps same pairs in every
     fold when the file lists them first).

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The three measurements of ``evaluate``: verification, identification, group photos.
+"""
+The three measurements of ``evaluate``: verification, identification, group photos.
 
 Each takes a ``datasets.FaceSource`` and returns a JSON-ready dict of ``metrics``.
 """
@@ -171,7 +172,8 @@ def _scores_or_miss(found, probes, gallery, labels, num_people) -> np.ndarray:
 
 
 def evaluate_group_photos(source: FaceSource, photos: list[Path], gallery_dir: Path) -> dict:
-    """Enroll per-person crops, identify every face in each group photo, list the names.
+    """
+    Enroll per-person crops, identify every face in each group photo, list the names.
 
     Faces are found, aligned and embedded by the pipeline's own ``embed_faces``; the
     threshold is the gallery's derived operating point (``core/open_set.py``).

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""What ``evaluate`` writes: ``report.md``, PNG plots and the one-line JSON summary.
+"""
+What ``evaluate`` writes: ``report.md``, PNG plots and the one-line JSON summary.
 
 Reports name people: files are owner-only and written atomically.
 """

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""What every node of the package does the same way, one module per concern.
+"""
+What every node of the package does the same way, one module per concern.
 
 - ``qos``: images use the sensor-data profile (best effort, keep last), which a user can
   change from the parameter file through ``qos_overrides``; results (detections,

@@ -12,8 +12,10 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""``NodeDiagnostics``: the node's health on /diagnostics once a second (rate, processing
-time, latency from the image stamp, dropped frames, errors, and what the node adds)."""
+"""
+``NodeDiagnostics``: the node's health on /diagnostics once a second (rate, processing
+time, latency from the image stamp, dropped frames, errors, and what the node adds).
+"""
 
 from __future__ import annotations
 
@@ -29,7 +31,8 @@ DIAGNOSTICS_TOPIC = '/diagnostics'
 
 
 class NodeDiagnostics:
-    """Publishes the node's health on /diagnostics every ``period_s`` seconds.
+    """
+    Publishes the node's health on /diagnostics every ``period_s`` seconds.
 
     Call ``frame_done`` after each processed frame, ``count_dropped`` for frames skipped
     because the node was busy, ``count_error`` for frames refused (bad encoding, ...).

@@ -12,8 +12,10 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""``reserved_domain_id``: a ROS_DOMAIN_ID no other run on this machine holds, for demos,
-benchmarks and test runs."""
+"""
+``reserved_domain_id``: a ROS_DOMAIN_ID no other run on this machine holds, for demos,
+benchmarks and test runs.
+"""
 
 from __future__ import annotations
 
@@ -24,7 +26,8 @@ import socket
 
 @contextlib.contextmanager
 def reserved_domain_id():
-    """Yield a ROS_DOMAIN_ID in 1..100 that no other run on this machine holds meanwhile.
+    """
+    Yield a ROS_DOMAIN_ID in 1..100 that no other run on this machine holds meanwhile.
 
     Same scheme as ROS 2's domain_coordinator (a bound local port per id), so demos,
     benchmarks and test runs (ours or ament/launch_testing's) never hear each other; the

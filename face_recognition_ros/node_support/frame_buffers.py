@@ -12,8 +12,10 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""``keep_frame_buffers``: glibc keeps frame-sized buffers for reuse instead of handing
-them back to the kernel, which halves the cost of receiving an image (see its docstring)."""
+"""
+``keep_frame_buffers``: glibc keeps frame-sized buffers for reuse instead of handing
+them back to the kernel, which halves the cost of receiving an image (see its docstring).
+"""
 
 from __future__ import annotations
 
@@ -32,7 +34,8 @@ KEEP_FRAME_BUFFERS_ENV = 'FACE_RECOGNITION_KEEP_FRAME_BUFFERS'
 
 
 def keep_frame_buffers() -> bool:
-    """Make glibc keep and reuse frame-sized buffers instead of returning them to the kernel.
+    """
+    Make glibc keep and reuse frame-sized buffers instead of returning them to the kernel.
 
     Receiving one 640x480 image in rclpy allocates about 0.9 MB three or four times (Fast
     DDS's reassembly, the C message, Python's bytes and array). glibc serves blocks over its

@@ -12,8 +12,10 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Logging of the nodes: bad input without flooding (``RepeatLimitedLog``), and the core's
-``logging`` records routed to the ROS logger (console, /rosout, log file)."""
+"""
+Logging of the nodes: bad input without flooding (``RepeatLimitedLog``), and the core's
+``logging`` records routed to the ROS logger (console, /rosout, log file).
+"""
 
 from __future__ import annotations
 
@@ -29,14 +31,17 @@ _VALUES = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"|\[[^\]\n]*\]"
 
 
 def problem_kind(text: str) -> str:
-    """The kind of problem a log message tells: its text without the values in it
+    """
+    The kind of problem a log message tells: its text without the values in it
     (numbers, quoted strings, bracketed lists). 'image is 3x0 pixels' and 'image is 640x0
-    pixels' are one kind: a publisher sending ever other sizes must not flood the log."""
+    pixels' are one kind: a publisher sending ever other sizes must not flood the log.
+    """
     return _VALUES.sub('#', text)
 
 
 class RepeatLimitedLog:
-    """Logs each kind of problem at once, and the same kind again at most every
+    """
+    Logs each kind of problem at once, and the same kind again at most every
     ``period_s`` seconds (the latest message of that kind) with the number of repeats in
     between.
 
@@ -83,7 +88,8 @@ class RepeatLimitedLog:
 
 
 class _RosLogHandler(logging.Handler):
-    """Sends the core's ``logging`` records to the ROS logger (console, /rosout, log file).
+    """
+    Sends the core's ``logging`` records to the ROS logger (console, /rosout, log file).
 
     Warnings and errors go through a ``RepeatLimitedLog``: the core warns once per bad box
     it drops, and a publisher sending a thousand bad boxes per frame must not write a

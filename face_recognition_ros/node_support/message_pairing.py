@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Pairing an image with the detections made from it, by header stamp.
+"""
+Pairing an image with the detections made from it, by header stamp.
 
 face_detector copies the image header into its output, so a recognizer or overlay can find
 the image a Detection2DArray belongs to by equal stamps; detections from another detector
@@ -40,7 +41,8 @@ except ImportError:
 
 
 class StampPairing:
-    """Calls ``callback(first, second)`` for messages of two streams with matching stamps.
+    """
+    Calls ``callback(first, second)`` for messages of two streams with matching stamps.
 
     ``slop_s`` 0 pairs equal stamps only. A message whose partner does not arrive before
     ``queue_size`` newer ones of its own stream, or before a later pair is made, is
@@ -111,7 +113,8 @@ class StampPairing:
 
 
 class _ReadableStamps:
-    """A message_filters input that passes on only messages whose stamp rclpy can read.
+    """
+    A message_filters input that passes on only messages whose stamp rclpy can read.
 
     message_filters' synchronizers turn each stamp into an rclpy ``Time`` while holding
     their lock and do not release it when that raises: one message stamped before 1970
@@ -137,7 +140,8 @@ class _ReadableStamps:
 
 
 class ImageDetectionsPairing:
-    """Subscribes to an image topic and a detections topic and calls
+    """
+    Subscribes to an image topic and a detections topic and calls
     ``callback(image_msg, detections_msg)`` for each pair with matching stamps.
 
     The image subscription uses the sensor-data QoS overridable from the parameter file

@@ -12,9 +12,11 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""QoS of the package's topics: sensor-data images (overridable from the parameter file
+"""
+QoS of the package's topics: sensor-data images (overridable from the parameter file
 through ``qos_overrides``), reliable results with depth 10 so every frame's answer arrives,
-the empty ones included."""
+the empty ones included.
+"""
 
 from __future__ import annotations
 
@@ -26,7 +28,8 @@ from rclpy.qos_overriding_options import QoSOverridingOptions
 
 
 def image_qos(depth: int = 1) -> QoSProfile:
-    """Sensor-data QoS (best effort, volatile, keep last ``depth``, as rclpy's
+    """
+    Sensor-data QoS (best effort, volatile, keep last ``depth``, as rclpy's
     qos_profile_sensor_data) for image topics.
 
     Depth 1 by default: a perception node wants the newest frame, never a backlog.
@@ -42,7 +45,8 @@ def results_qos(depth: int = 10) -> QoSProfile:
 
 
 def qos_overrides() -> QoSOverridingOptions:
-    """Lets the parameter file change reliability, history and depth of a topic, e.g.
+    """
+    Lets the parameter file change reliability, history and depth of a topic, e.g.
 
     ``qos_overrides./image.subscription.reliability: reliable``.
     """

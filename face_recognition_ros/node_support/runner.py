@@ -12,9 +12,11 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""``run_node``: create the node(s), spin, survive a failing callback, shut down cleanly on
+"""
+``run_node``: create the node(s), spin, survive a failing callback, shut down cleanly on
 Ctrl-C or from outside (launch), and turn a start-up error of the core (a missing model, a
-corrupt gallery, a bad parameter) into one FATAL line and exit code 1."""
+corrupt gallery, a bad parameter) into one FATAL line and exit code 1.
+"""
 
 from __future__ import annotations
 
@@ -33,7 +35,8 @@ from rclpy.node import Node
 
 def run_node(node_factory: Callable[..., Node | Sequence[Node]], args: list[str] | None = None,
              **node_kwargs) -> int:
-    """Create the node(s), spin until Ctrl-C or shutdown, clean up; return an exit code.
+    """
+    Create the node(s), spin until Ctrl-C or shutdown, clean up; return an exit code.
 
     ``node_factory`` returns one node or several (face_pipeline), spun by one executor.
     A FaceRecognitionError while starting (missing model, unreadable gallery, bad parameter)
@@ -78,7 +81,8 @@ CALLBACK_ERROR_LOG_PERIOD_S = 10.0
 
 
 def spin_through_callback_errors(executor, logger) -> int:
-    """Spin until shutdown; a callback that raises is logged and the node goes on.
+    """
+    Spin until shutdown; a callback that raises is logged and the node goes on.
 
     rclpy lets an exception of any callback (a subscription, a timer, a service) out of
     ``spin`` and the node would end with it: one message that reaches a bug would stop a

@@ -12,10 +12,12 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""``LatestFrameWorker``: the one thread of a node that uses its models. It processes only
+"""
+``LatestFrameWorker``: the one thread of a node that uses its models. It processes only
 the newest frame and counts the ones it skipped (a detector slower than the camera then
 answers the freshest image instead of falling behind), and runs jobs (enrollments) between
-frames, so no two threads ever use one model session."""
+frames, so no two threads ever use one model session.
+"""
 
 from __future__ import annotations
 
@@ -28,7 +30,8 @@ from face_recognition_ros.node_support.logs import RepeatLimitedLog
 
 
 class LatestFrameWorker:
-    """Runs ``process(item)`` in one worker thread, on the newest submitted items.
+    """
+    Runs ``process(item)`` in one worker thread, on the newest submitted items.
 
     ``submit`` never blocks the executor: at most ``capacity`` items wait (1: only the
     newest); a newer one pushes out the oldest waiting, calling ``on_drop`` for it, and

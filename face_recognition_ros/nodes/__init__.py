@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""ROS 2 nodes: one file each, thin adapters over face_recognition_ros.core.
+"""
+ROS 2 nodes: one file each, thin adapters over face_recognition_ros.core.
 
 - ``video_source``: camera, video file, image folder or jetson_utils URI -> ``image``;
 - ``face_detector``: ``image`` -> ``faces/detections`` (vision_msgs/Detection2DArray);

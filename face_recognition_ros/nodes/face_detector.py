@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""face_detector node: finds faces in camera images.
+"""
+face_detector node: finds faces in camera images.
 
 Subscribes ``image`` (sensor_msgs/Image; sensor-data QoS, overridable from the parameter
 file) and publishes ``faces/detections`` (vision_msgs/Detection2DArray, reliable, depth 10):

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""face_overlay node: draws the identified faces on the image, for RViz or a screen.
+"""
+face_overlay node: draws the identified faces on the image, for RViz or a screen.
 
 Subscribes ``image`` and ``faces/identified``, pairs them by stamp, and publishes
 ``faces/image_annotated`` (bgr8, header of the source image) with boxes, names,
@@ -144,7 +145,8 @@ class FaceOverlayNode(Node):
             return None, None
 
     def _update_subscriptions(self) -> None:
-        """Subscribe to image and identified while the result is wanted, else unsubscribe.
+        """
+        Subscribe to image and identified while the result is wanted, else unsubscribe.
 
         An unwatched overlay would otherwise receive (and deserialize) every camera frame
         for nothing, on the same CPU cores the detector needs.

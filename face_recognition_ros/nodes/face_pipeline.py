@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""face_pipeline: face_detector and face_recognizer composed into one process.
+"""
+face_pipeline: face_detector and face_recognizer composed into one process.
 
 C++ nodes are composed into one process with a component container, where intra-process
 communication passes each message by pointer. rclpy has neither, and two Python nodes in

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""face_recognizer node: names the faces that face_detector found, and manages the gallery.
+"""
+face_recognizer node: names the faces that face_detector found, and manages the gallery.
 
 Subscribes ``image`` (sensor_msgs/Image, sensor-data QoS overridable from YAML) and
 ``faces/detections`` (vision_msgs/Detection2DArray, reliable depth 10), pairs them by
@@ -112,7 +113,8 @@ STORE_WATCH_S = 0.5
 
 
 class FaceRecognizerNode(Node):
-    """Pairs images with detections, names the faces, serves enrollment.
+    """
+    Pairs images with detections, names the faces, serves enrollment.
 
     ``detections_in_process``: no image and detection subscriptions; frames come through
     ``recognize_detected`` from a face_detector in the same process (``face_pipeline``).
@@ -251,7 +253,8 @@ class FaceRecognizerNode(Node):
 
     def recognize_detected(self, header: Header, frame: np.ndarray,
                            detections: Sequence[Detection]) -> None:
-        """A frame and its detections from face_detector in this process (face_pipeline).
+        """
+        A frame and its detections from face_detector in this process (face_pipeline).
 
         The detections keep the detector's landmarks, which the topic cannot carry, so no
         landmark search is needed for them. Queued for this node's worker thread.
@@ -324,8 +327,10 @@ class FaceRecognizerNode(Node):
                                          self._threshold_override)
 
     def _report_operating_point(self, point: open_set.OperatingPoint) -> None:
-        """The threshold in use and its origin on /diagnostics: every robot sharing a
-        gallery must show the same (and an operator can see what calibrate changed)."""
+        """
+        The threshold in use and its origin on /diagnostics: every robot sharing a
+        gallery must show the same (and an operator can see what calibrate changed).
+        """
         self._diagnostics.values['threshold'] = f'{point.threshold:.4f}'
         self._diagnostics.values['threshold_source'] = point.source
         expected = point.expected_false_name_rate
@@ -357,7 +362,8 @@ class FaceRecognizerNode(Node):
                 self._use_stored_gallery()
 
     def _use_stored_gallery(self):
-        """Match with the store's newest value from the next frame on; the worker's job.
+        """
+        Match with the store's newest value from the next frame on; the worker's job.
 
         The threshold is derived here, on the calling thread (the watcher, a service),
         while the worker goes on naming frames with the previous value: at 100,000 people
@@ -371,8 +377,10 @@ class FaceRecognizerNode(Node):
 
     def _swap_gallery(self, stored: Gallery, gallery: Gallery,
                       point: open_set.OperatingPoint) -> None:
-        """On the worker. A value older than the store's newest is skipped: the job of the
-        newest one (queued by whoever saw it) puts that one into use."""
+        """
+        On the worker. A value older than the store's newest is skipped: the job of the
+        newest one (queued by whoever saw it) puts that one into use.
+        """
         if stored is self._stored or stored is not self.store.value:
             return
         before = len(self._stored)
@@ -385,9 +393,11 @@ class FaceRecognizerNode(Node):
 
 
     def _log_problem(self, text: str, error: bool = True, kind: str | None = None) -> None:
-        """Log a bad-input message at most once per interval for each kind of problem
+        """
+        Log a bad-input message at most once per interval for each kind of problem
         (``node_support.RepeatLimitedLog``): a publisher sending a bad frame at 30 Hz, or
-        ever other bad sizes, must not flood the log."""
+        ever other bad sizes, must not flood the log.
+        """
         if error:
             self._problems.error(text, kind)
         else:
@@ -493,9 +503,11 @@ class FaceRecognizerNode(Node):
         return response
 
     def _always_answer(self, service: str, handler):
-        """``handler`` that answers every request: an unexpected error (a bug) becomes
+        """
+        ``handler`` that answers every request: an unexpected error (a bug) becomes
         success=False with a message, instead of a caller left waiting for a reply that
-        never comes (rclpy sends none when the callback raises)."""
+        never comes (rclpy sends none when the callback raises).
+        """
         def answer(request, response):
             try:
                 return handler(request, response)

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""face_web node: the operator page (live view, who is in view, enroll, forget, status).
+"""
+face_web node: the operator page (live view, who is in view, enroll, forget, status).
 
 A thin adapter between ROS and the ROS-free web app (``face_recognition_ros/web``):
 - subscribes ``faces/identified`` (vision_msgs/Detection2DArray) for the list of who is in

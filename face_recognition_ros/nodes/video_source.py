@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""video_source node: publishes frames from a camera, a video file or a folder of images.
+"""
+video_source node: publishes frames from a camera, a video file or a folder of images.
 
 Publishes ``image`` (sensor_msgs/Image, bgr8, sensor-data QoS overridable from the parameter
 file), each stamped with the time it was captured and ``frame_id``. Sources (``source``):
@@ -343,16 +344,20 @@ class VideoSourceNode(Node):
             self.get_logger().info(f'{self._source.description} is back: publishing again')
 
     def _watch_live_source(self) -> None:
-        """Timer: a camera or stream silent for stall_timeout is lost, even while the
-        reader thread still waits inside read()."""
+        """
+        Timer: a camera or stream silent for stall_timeout is lost, even while the
+        reader thread still waits inside read().
+        """
         silent_s = time.monotonic() - self._last_frame_at
         if self._lost is None and silent_s > self._stall_timeout_s and \
                 not self._diagnostics.idle_message:
             self._set_lost(f'no frame from {self._source.description} for {silent_s:.1f} s')
 
     def _reconnect(self) -> bool:
-        """Reopen the lost live source, waiting 0.25 s, 0.5 s, ... up to
-        reconnect_max_interval between attempts; False when the node stops meanwhile."""
+        """
+        Reopen the lost live source, waiting 0.25 s, 0.5 s, ... up to
+        reconnect_max_interval between attempts; False when the node stops meanwhile.
+        """
         self._set_lost(f'lost {self._source.description} (read failed)')
         wait_s, attempt = 0.25, 0
         while not self._stop.wait(wait_s):

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Programs around the nodes, not nodes: the demo and the launcher of node processes.
+"""
+Programs around the nodes, not nodes: the demo and the launcher of node processes.
 
 ``processes``: one node executable (or any ROS program) as a child process, used by the
 demo, the benchmarks and the test harness alike; ``demo``: the whole pipeline on the

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The demo: the whole ROS 2 pipeline on the bundled clip, and what it saw.
+"""
+The demo: the whole ROS 2 pipeline on the bundled clip, and what it saw.
 
     python -m face_recognition_ros.tools.demo [--max-frames N] [--output output/demo]
 
@@ -76,7 +77,8 @@ _LOG = logging.getLogger('face_recognition.demo')
 # --- Gallery ----------------------------------------------------------------------------------
 
 def build_demo_gallery(path: Path, people: dict[str, Path] = DEMO_PEOPLE) -> dict[str, int]:
-    """Enroll each person from their photo into a new gallery at ``path``; return counts.
+    """
+    Enroll each person from their photo into a new gallery at ``path``; return counts.
 
     Uses the same detector and embedder as the nodes' defaults, so the recognizer accepts
     the gallery (it checks the embedding model id).
@@ -142,7 +144,8 @@ def dds_environment(domain_id: int, share: Path, log_dir: Path) -> dict[str, str
 # --- Collector --------------------------------------------------------------------------------
 
 class DemoCollector:
-    """Subscribes to the pipeline's input and outputs, records them, writes the outputs.
+    """
+    Subscribes to the pipeline's input and outputs, records them, writes the outputs.
 
     A frame is a stamp seen on ``image`` or on ``faces/identified``: the collector's own
     image subscription may miss the first frames while DDS discovery completes. With
@@ -257,7 +260,8 @@ class DemoCollector:
             self.annotated_frames += 1
 
     def warm_up(self, frame: np.ndarray, count: int = 3, timeout_s: float = 30.0) -> bool:
-        """Send ``frame`` through the pipeline ``count`` times before the clip plays.
+        """
+        Send ``frame`` through the pipeline ``count`` times before the clip plays.
 
         The first inference of each model at a new image size allocates its buffers (a few
         hundred ms), and the detector works on the newest frame only: without a warm-up the

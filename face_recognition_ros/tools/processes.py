@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""A ROS program as a child process: started, watched, measured and stopped the same way
+"""
+A ROS program as a child process: started, watched, measured and stopped the same way
 by the demo, the benchmarks and the test harness.
 
 Each process writes stdout and stderr into one log file (read back with ``output``), gets

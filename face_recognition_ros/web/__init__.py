@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The operator page: a small web app to watch the camera with names on the faces, enroll
+"""
+The operator page: a small web app to watch the camera with names on the faces, enroll
 people by clicking their face or uploading photos, forget them, and see the pipeline's
 health. ROS-free: the ``face_web`` node feeds it frames, identities and diagnostics and
 answers its gallery requests through a ``Backend`` (see ``app.py``).

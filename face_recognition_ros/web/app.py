@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The operator page's HTTP app (aiohttp), free of ROS.
+"""
+The operator page's HTTP app (aiohttp), free of ROS.
 
 What it serves (all under one origin, no external files: robots are often offline):
 - ``/``: the page (``static/index.html``, ``app.js``, ``style.css``);
@@ -99,7 +100,8 @@ class BackendReply:
 
 
 class Backend(Protocol):
-    """The gallery, as the page sees it. Blocking calls; the app runs them in threads.
+    """
+    The gallery, as the page sees it. Blocking calls; the app runs them in threads.
 
     They raise BackendUnavailable with a message that says what to start or check.
     """
@@ -177,9 +179,11 @@ def decode_photo(data: bytes, label: str) -> np.ndarray:
 
 
 def photo_size(data: bytes) -> tuple[int, int] | None:
-    """(width, height) from a PNG or JPEG header, read before decoding: a small file can
+    """
+    (width, height) from a PNG or JPEG header, read before decoding: a small file can
     hold a huge picture (a PNG of one colour compresses 1000:1) that would take gigabytes
-    decoded. None for other formats (OpenCV's own pixel limit applies then)."""
+    decoded. None for other formats (OpenCV's own pixel limit applies then).
+    """
     if data[:8] == b'\x89PNG\r\n\x1a\n' and len(data) >= 24:
         return int.from_bytes(data[16:20], 'big'), int.from_bytes(data[20:24], 'big')
     if data[:2] != b'\xff\xd8':
@@ -203,7 +207,8 @@ def photo_size(data: bytes) -> tuple[int, int] | None:
 def crop_around(frame: np.ndarray, box: Sequence[float],
                 others: Sequence[Sequence[float]] = (), margin: float = CROP_MARGIN
                 ) -> np.ndarray:
-    """The part of ``frame`` around ``box`` (x, y, w, h), with ``margin`` context, and the
+    """
+    The part of ``frame`` around ``box`` (x, y, w, h), with ``margin`` context, and the
     ``others`` boxes (the other faces of the frame) painted over in grey.
 
     The recognizer enrolls only an image with exactly one face; in a crowd the context
@@ -263,7 +268,8 @@ class _Status:
 
 
 class LiveView:
-    """The state the node feeds and the page reads; thread-safe.
+    """
+    The state the node feeds and the page reads; thread-safe.
 
     The node calls ``push_frame`` (from its executor thread) only while ``viewers`` > 0,
     ``push_identities`` for every identified frame and ``push_status`` for /diagnostics.
@@ -668,8 +674,10 @@ class OperatorApp:
 
     async def _read_upload(self, request: web.Request, limit: int
                            ) -> tuple[str, list[tuple[str, bytes]]]:
-        """Name and photos of a multipart upload, read in memory (never spooled to disk:
-        face photos are personal data) and refused past ``limit`` bytes in all."""
+        """
+        Name and photos of a multipart upload, read in memory (never spooled to disk:
+        face photos are personal data) and refused past ``limit`` bytes in all.
+        """
         if not request.content_type.startswith('multipart/'):
             raise _HttpProblem(400, 'send the photos as multipart/form-data')
         reader = await request.multipart()
@@ -763,8 +771,10 @@ def _secure_headers(headers) -> None:
 
 
 class WebServer:
-    """Runs an OperatorApp on its own asyncio loop in a daemon thread, beside rclpy's
-    executor, so neither blocks the other."""
+    """
+    Runs an OperatorApp on its own asyncio loop in a daemon thread, beside rclpy's
+    executor, so neither blocks the other.
+    """
 
     def __init__(self, operator_app: OperatorApp):
         self._operator_app = operator_app

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""A name never moves to another face: real faces crossing, real detector, embedder, tracker.
+"""
+A name never moves to another face: real faces crossing, real detector, embedder, tracker.
 
 Scenes come from ``test/fixtures/crossing.py`` (real face photos composited onto a real,
 blurred frame, walking past each other with occlusion and jitter); any failing seed can be

@@ -228,7 +228,8 @@ def _hard_light_photos(fixtures_dir):
 
 
 def _side_lit_dark(image, from_left, noise_sigma=0.0, seed=0):
-    """Light falling off linearly to 10 % across the photo, then gamma 3, then noise.
+    """
+    Light falling off linearly to 10 % across the photo, then gamma 3, then noise.
 
     A face beside a window in a dim room: one side nearly black, the other dark.
     """
@@ -249,8 +250,10 @@ def _framed(image):
 
 @pytest.mark.parametrize('noise_sigma, at_least', [(0.0, 1.0), (6.0, 0.9)])
 def test_side_lit_dark_faces_are_found(fixtures_dir, noise_sigma, at_least):
-    """Side-lit, gamma-3 dark faces, tight and framed: the old detector missed 1 to 14 of
-    21 (18/21 framed and 20/21 tight without noise; 7 and 14 with noise 6)."""
+    """
+    Side-lit, gamma-3 dark faces, tight and framed: the old detector missed 1 to 14 of
+    21 (18/21 framed and 20/21 tight without noise; 7 and 14 with noise 6).
+    """
     photos = _hard_light_photos(fixtures_dir)
     detector = YuNetDetector(num_threads=1)
     for frame_it in (lambda image: image, _framed):
@@ -268,8 +271,10 @@ def test_hard_light_can_be_switched_off(fixtures_dir):
 
 
 def test_normal_frames_give_the_same_faces_as_without_hard_light(fixtures_dir):
-    """The extra passes only run on dark or flat frames without a face: everything else is
-    detected exactly as before, so normal frames lose neither speed nor faces."""
+    """
+    The extra passes only run on dark or flat frames without a face: everything else is
+    detected exactly as before, so normal frames lose neither speed nor faces.
+    """
     capture = cv2.VideoCapture(str(fixtures_dir / 'hamilton' / 'short_hamilton_clip.mp4'))
     frames = []
     for _ in range(40):

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""GalleryStore: one contract, run against both backends (a file, a real PostgreSQL).
+"""
+GalleryStore: one contract, run against both backends (a file, a real PostgreSQL).
 
 Each test gets a fresh store location: a new file, or a new database on the session's
 PostgreSQL server (test/postgres_server.py). Several store objects on one location stand

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""FaceDetectDetector against a stand-in for jetson-inference.
+"""
+FaceDetectDetector against a stand-in for jetson-inference.
 
 No Jetson can run here, so ``jetson_inference`` and ``jetson_utils`` are replaced by test
 doubles that have the shape of their documented Python API: ``detectNet(network,

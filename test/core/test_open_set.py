@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The open-set operating point (core/open_set.py): the rule, its fit and its calibration.
+"""
+The open-set operating point (core/open_set.py): the rule, its fit and its calibration.
 
 Synthetic similarities are drawn from the three-level model the rule assumes, with known
 parameters, so the tests can check the arithmetic against a simulation; the real SFace

@@ -251,8 +251,10 @@ def test_draw_faces_scales_with_image(size):
 
 
 def _side_lit_gamma3(image, from_left, seed):
-    """Light falling off linearly to 10 % across the photo, gamma 3, sensor noise of 6
-    grey levels: a dim room lit from one window."""
+    """
+    Light falling off linearly to 10 % across the photo, gamma 3, sensor noise of 6
+    grey levels: a dim room lit from one window.
+    """
     ramp = np.linspace(1.0, 0.1, image.shape[1], dtype=np.float32)
     ramp = ramp if from_left else ramp[::-1]
     lit = image.astype(np.float32) / 255.0 * ramp[None, :, None]
@@ -261,9 +263,11 @@ def _side_lit_gamma3(image, from_left, seed):
 
 
 def test_dark_faces_get_landmarks_found_again(detector, embedder, faceapi_dir):
-    """Hard light (issue 12.4): the landmarks of a dark face are found again on a
+    """
+    Hard light (issue 12.4): the landmarks of a dark face are found again on a
     contrast-normalised copy, so more side-lit dark faces are named right; on normally lit
-    photos the landmarks and names are exactly those without it."""
+    photos the landmarks and names are exactly those without it.
+    """
     people = sorted(path for path in faceapi_dir.iterdir() if path.is_dir())
     gallery = Gallery(embedder.model_id)
     enroller = FacePipeline(detector, embedder, gallery, tracking=False)

@@ -117,7 +117,8 @@ def test_vote_resists_one_bad_view_and_weights_by_confidence():
 
 
 def test_ids_are_kept_on_the_bundled_clip(detector, fixtures_dir):
-    """Real detector on the clip: each person keeps one track id through a shot.
+    """
+    Real detector on the clip: each person keeps one track id through a shot.
 
     The clip opens with Lin-Manuel Miranda on stage and Alex Lacamoire at the piano
     (frames 0-18), then cuts to other shots; frames 83-200 are a close-up of Lin-Manuel
@@ -171,8 +172,10 @@ def test_decisive_answers_need_fewer_embeddings_than_close_calls():
 
 
 def test_track_without_votes_is_uncertain_not_an_error():
-    """A face whose embedding failed (no landmarks) has no votes yet; asking whether it needs
-    an embedding must answer, not raise (it crashed the recognizer node once)."""
+    """
+    A face whose embedding failed (no landmarks) has no votes yet; asking whether it needs
+    an embedding must answer, not raise (it crashed the recognizer node once).
+    """
     tracker = FaceTracker()
     detection = Detection(box=np.array([10, 10, 50, 50], np.float32), score=0.9)
     (track,) = tracker.update([detection])
@@ -183,8 +186,10 @@ def test_track_without_votes_is_uncertain_not_an_error():
 
 
 def test_a_name_is_published_only_once_identifications_agree():
-    """A close call is a candidate (pending, shown as nearest_name), two agreeing a name;
-    one decisive identification (far above the threshold) names at once."""
+    """
+    A close call is a candidate (pending, shown as nearest_name), two agreeing a name;
+    one decisive identification (far above the threshold) names at once.
+    """
     tracker = FaceTracker(confirm_votes=2)
     clear, = tracker.update([det(300, 100)])
     tracker.record(clear, Match('bob', 0.95, 0.7, 'bob'))
@@ -202,7 +207,8 @@ def test_a_name_is_published_only_once_identifications_agree():
 
 
 def _cross(tracker, steps=40, speed=6.0):
-    """Face A walks right across face B (which stands): yield (tracks by person) per frame.
+    """
+    Face A walks right across face B (which stands): yield (tracks by person) per frame.
 
     Around the middle only one box is seen (B hides A), placed where either could be.
     """

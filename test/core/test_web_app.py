@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The operator page's ROS-free parts that need no browser: reading a photo's size from its
+"""
+The operator page's ROS-free parts that need no browser: reading a photo's size from its
 header (the guard against decompression bombs), the crop of a clicked face, the settings
 that would expose the gallery. The page itself is tested in a real browser against the
 real nodes in test/ros/test_web_page.py.

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""launch_testing test of the launch file: the ROS convention for integration tests.
+"""
+launch_testing test of the launch file: the ROS convention for integration tests.
 
 Run by test/ros/test_launch_testing.py (``launch_test`` on this file, in the test session's
 ROS domain), or by hand with ``launch_test test/launch_testing/launch_file_checks.py``

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Fixtures of the ROS 2 integration tests: real node processes over real DDS.
+"""
+Fixtures of the ROS 2 integration tests: real node processes over real DDS.
 
 The tests run against the colcon install space that scripts/build_ros.sh makes (CI runs it
 first); importing this file puts it on the paths, so a plain ``python -m pytest test/ros``
@@ -66,8 +67,10 @@ class _BuildMissingModule(pytest.File):
 
 
 def pytest_pycollect_makemodule(module_path, parent):
-    """Without a build, each test file here becomes one test that fails with the build hint
-    (importing it would fail on the missing messages with a less helpful message)."""
+    """
+    Without a build, each test file here becomes one test that fails with the build hint
+    (importing it would fail on the missing messages with a less helpful message).
+    """
     if BUILD_PROBLEM is None:
         return None
     return _BuildMissingModule.from_parent(parent, path=module_path)

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Run the package's node executables over real DDS and talk to them from the test.
+"""
+Run the package's node executables over real DDS and talk to them from the test.
 
 What a test gets (see conftest.py for the fixtures):
 - ``ros_session``: one ``RosSession`` per pytest run. It found the colcon install space
@@ -67,7 +68,8 @@ class RosBuildMissingError(RuntimeError):
 # --- Environment ------------------------------------------------------------------------------
 
 def check_build() -> None:
-    """Raise RosBuildMissingError unless install/ holds an up-to-date face_recognition.
+    """
+    Raise RosBuildMissingError unless install/ holds an up-to-date face_recognition.
 
     Up to date means: every node executable and every Python file of the source package is
     installed (a symlink install picks up edits by itself, but a new file needs a rebuild).
@@ -120,7 +122,8 @@ _ENV_KEYS = ('AMENT_PREFIX_PATH', 'COLCON_PREFIX_PATH', 'CMAKE_PREFIX_PATH', 'PY
 
 
 def activate_install_space() -> dict[str, str]:
-    """Put install/ on this process's paths so rclpy and the built messages import here.
+    """
+    Put install/ on this process's paths so rclpy and the built messages import here.
 
     LD_LIBRARY_PATH cannot change for a running process, so the built interface libraries
     (which have no RPATH) are loaded once, globally, before their Python modules need them.
@@ -193,7 +196,8 @@ class RosSession:
                    remappings: dict[str, str] | None = None,
                    params_file: Path | str | None = PARAMS_FILE, log_level: str | None = None,
                    env: dict[str, str] | None = None) -> 'NodeProcess':
-        """Start ``lib/face_recognition/<executable>`` as its own process.
+        """
+        Start ``lib/face_recognition/<executable>`` as its own process.
 
         ``params_file`` defaults to config/face_recognition.yaml (what the launch file loads);
         ``parameters`` override it. ``remappings`` maps topic names, e.g. {'image': '/cam'}.
@@ -288,7 +292,8 @@ class Collector:
 
 
 class RosProbe:
-    """An rclpy node in the test process, spinning in a background thread.
+    """
+    An rclpy node in the test process, spinning in a background thread.
 
     Publishes test input, collects node output, calls services. Uses its own rclpy context,
     so it never disturbs other rclpy users in the same process.

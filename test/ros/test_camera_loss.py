@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""A camera stream lost and back: video_source reports ERROR and resumes by itself.
+"""
+A camera stream lost and back: video_source reports ERROR and resumes by itself.
 
 The test serves an MJPEG stream over HTTP on localhost (frames of the bundled clip, as an
 IP camera does), points a real video_source process at it, then stops the server (the

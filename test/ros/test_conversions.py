@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""ros_conversions: images and faces to and from ROS messages, on real photos.
+"""
+ros_conversions: images and faces to and from ROS messages, on real photos.
 
 The image tests build messages by hand the way cameras send them (each encoding, rows padded
 to a larger step) and compare with what OpenCV makes of the same photo; the face tests go
@@ -84,8 +85,10 @@ def test_image_encodings_convert_to_bgr(photo, encoding, to_encoding, padding, u
 @pytest.mark.parametrize('use_cv_bridge', BRIDGE_MODES)
 @pytest.mark.parametrize('padding', [0, 13])
 def test_big_endian_flag_on_8_bit_images_changes_nothing(photo, padding, use_cv_bridge):
-    """Some drivers set is_bigendian on 8-bit images, where it means nothing: the built-in
-    conversion ignores it, and cv_bridge (whose byte swap breaks on NumPy 2) must too."""
+    """
+    Some drivers set is_bigendian on 8-bit images, where it means nothing: the built-in
+    conversion ignores it, and cv_bridge (whose byte swap breaks on NumPy 2) must too.
+    """
     msg = _image_msg(photo, 'bgr8', padding)
     msg.is_bigendian = 1
     np.testing.assert_array_equal(conv.image_msg_to_bgr(msg, use_cv_bridge=use_cv_bridge), photo)
@@ -143,8 +146,10 @@ def test_non_image_arrays_are_refused():
 @pytest.mark.parametrize('use_cv_bridge', BRIDGE_MODES)
 @pytest.mark.parametrize('encoding,dtype', [('16UC1', '<u2'), ('32FC1', '<f4')])
 def test_unsupported_encoding_is_refused_with_advice(photo, encoding, dtype, use_cv_bridge):
-    """Depth and float images are refused the same way with and without cv_bridge (which
-    would otherwise turn a depth map into a grey picture)."""
+    """
+    Depth and float images are refused the same way with and without cv_bridge (which
+    would otherwise turn a depth map into a grey picture).
+    """
     msg = _image_msg(photo[:, :, 0].astype(dtype), encoding)
     msg.width = photo.shape[1]
     with pytest.raises(ImageError, match=rf"unsupported image encoding '{encoding}'.*bgr8"):
@@ -268,8 +273,10 @@ def test_an_unknown_face_with_a_nearest_person_gets_a_second_hypothesis():
 
 
 def test_scores_of_real_faces_mean_confidence_in_their_class(obama_biden_dir):
-    """A real stranger's face is published as 'unknown' with a score near 1 (before: the
-    nearest person's confidence, about 0.01), a real known face with its name above 0.5."""
+    """
+    A real stranger's face is published as 'unknown' with a score near 1 (before: the
+    nearest person's confidence, about 0.01), a real known face with its name above 0.5.
+    """
     from face_recognition_ros.core.gallery import Gallery
     from face_recognition_ros.core.image_io import load_image
     from face_recognition_ros.core.pipeline import build_pipeline
@@ -353,8 +360,10 @@ def test_stamp_pairing_pairs_equal_stamps_in_any_arrival_order():
 
 
 def test_stamp_pairing_counts_and_reports_repeated_stamps():
-    """Stamps all 0 (use_sim_time without /clock): the older image is dropped and counted,
-    and the caller is told, instead of one image silently standing for another."""
+    """
+    Stamps all 0 (use_sim_time without /clock): the older image is dropped and counted,
+    and the caller is told, instead of one image silently standing for another.
+    """
     from face_recognition_ros.node_support.message_pairing import StampPairing
 
     pairs, repeated = [], []
@@ -418,8 +427,10 @@ def test_repeat_limited_log_shows_each_problem_once_then_counts_repeats():
 
 
 def test_repeat_limited_log_counts_a_problem_with_other_values_as_the_same_kind():
-    """A publisher sending ever other wrong sizes logged one line per message: the key was
-    the whole text, numbers and all. Found by test_hostile_input.py."""
+    """
+    A publisher sending ever other wrong sizes logged one line per message: the key was
+    the whole text, numbers and all. Found by test_hostile_input.py.
+    """
     from face_recognition_ros.node_support import RepeatLimitedLog
 
     lines = []
@@ -440,9 +451,11 @@ def test_repeat_limited_log_counts_a_problem_with_other_values_as_the_same_kind(
 
 
 def test_repeat_limited_log_on_a_ros_logger_logs_warnings_and_errors_alike(capfd):
-    """rclpy refuses two severities from one line of code: a warning and then an error
+    """
+    rclpy refuses two severities from one line of code: a warning and then an error
     through RepeatLimitedLog raised ValueError and killed the recognizer's frame thread
-    (a refused enrollment, then an image of a wrong encoding)."""
+    (a refused enrollment, then an image of a wrong encoding).
+    """
     from face_recognition_ros.node_support import RepeatLimitedLog
     import rclpy
 
@@ -455,8 +468,10 @@ def test_repeat_limited_log_on_a_ros_logger_logs_warnings_and_errors_alike(capfd
 
 
 def test_core_warnings_reach_the_ros_log_once_per_kind_and_interval(capfd):
-    """The core warns once per bad box it drops: 1311 lines came from one recognizer in a
-    minute of generated detections (test_hostile_input.py)."""
+    """
+    The core warns once per bad box it drops: 1311 lines came from one recognizer in a
+    minute of generated detections (test_hostile_input.py).
+    """
     import logging
 
     from face_recognition_ros.node_support import logs

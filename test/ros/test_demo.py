@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The README's first command: the demo runs the whole ROS pipeline and says what it saw.
+"""
+The README's first command: the demo runs the whole ROS pipeline and says what it saw.
 
 Runs ``python -m face_recognition_ros.tools.demo --max-frames 30`` (the first second of the
 bundled clip, where both enrolled people are on stage) as the user would, in this test

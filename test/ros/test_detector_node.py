@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""face_detector as its own process over real DDS: real photos in, Detection2DArray out.
+"""
+face_detector as its own process over real DDS: real photos in, Detection2DArray out.
 
 The test process publishes the photos (as a camera driver would) and checks what comes
 back on faces/detections: the image's stamp and frame_id, one detection per face, an empty
@@ -172,7 +173,8 @@ def test_ctrl_c_shuts_the_node_down_cleanly(start_node):
                                         'face_overlay', 'face_pipeline'])
 def test_ctrl_c_while_the_node_still_imports_exits_0_without_traceback(
         start_node, ros_session, executable):
-    """Ctrl-C right after `ros2 launch` lands while OpenCV, onnxruntime and rclpy load.
+    """
+    Ctrl-C right after `ros2 launch` lands while OpenCV, onnxruntime and rclpy load.
 
     A stand-in node module on PYTHONPATH sends the SIGINT from inside its import, where the
     real module spends its first second, so the launcher meets it at that point every time.
@@ -279,8 +281,10 @@ def test_video_source_refuses_a_missing_file_with_advice(start_node, ros_session
 
 def test_video_source_looping_a_folder_without_readable_images_says_so_once(
         start_node, ros_session):
-    """loop: true over nothing readable must not rewind forever (a spinning core and a
-    warning per pass, thousands a second), but say once what is wrong."""
+    """
+    loop: true over nothing readable must not rewind forever (a spinning core and a
+    warning per pass, thousands a second), but say once what is wrong.
+    """
     folder = ros_session.scratch / 'damaged_frames'
     folder.mkdir(exist_ok=True)
     (folder / 'frame_000.jpg').write_bytes(b'not a jpeg')

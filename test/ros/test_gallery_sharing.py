@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""One gallery, shared live: the CLI and recognizers on one file, robots on one PostgreSQL.
+"""
+One gallery, shared live: the CLI and recognizers on one file, robots on one PostgreSQL.
 
 Real recognizer processes over real DDS, each in its own namespace ("two robots"), fed
 real photos with the real YuNet boxes. A change made elsewhere (the CLI, the other node)
@@ -325,7 +326,8 @@ def _threshold_of(probe, namespace: str, wanted, timeout: float = 10.0) -> dict:
 
 def test_calibrate_with_the_cli_moves_the_threshold_of_every_running_robot(
         ros_session, start_node, probe, detector, fixture_image, tmp_path):
-    """The calibration lives in the gallery: robots derive the same threshold from it.
+    """
+    The calibration lives in the gallery: robots derive the same threshold from it.
 
     A lookalike (other photos of an enrolled person, filed as strangers: the worst case)
     is named by the robots until ``calibrate`` is run with it; then neither robot names it,

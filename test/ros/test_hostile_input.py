@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""No input kills a node: generated messages and service requests, sent over real DDS.
+"""
+No input kills a node: generated messages and service requests, sent over real DDS.
 
 face_detector, face_recognizer and face_overlay run as three processes (the two-process
 layout, so every subscription the nodes have is exercised), with the installed parameter
@@ -367,8 +368,10 @@ def problem_lines(output: str) -> list[tuple[float, str]]:
 
 
 def problem_kind(message: str) -> str:
-    """What stays of a log message when the values in it go: numbers, quoted strings,
-    lists (as node_support.logs.problem_kind sees it)."""
+    """
+    What stays of a log message when the values in it go: numbers, quoted strings,
+    lists (as node_support.logs.problem_kind sees it).
+    """
     message = re.sub(r'\(and \d+ more times\)', '', message)
     message = re.sub(r"'[^']*'|\"[^\"]*\"|\[[^\]]*\]", '<v>', message)
     return re.sub(r'-?\d+(\.\d+)?(e[+-]?\d+)?', '#', message).strip()[:120]

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The launch file, parameter file and RViz config, checked against the installed package.
+"""
+The launch file, parameter file and RViz config, checked against the installed package.
 
 ROS 2 from pip wheels has no ``launch`` package, so the launch file is evaluated here with
 small stand-ins for the launch classes it uses: that yields exactly the nodes, parameters,
@@ -53,7 +54,8 @@ NODES_OF = {'face_pipeline': ('face_detector', 'face_recognizer')}
 FRAMEWORK_PARAMETERS = {'use_sim_time', 'start_type_description_service'}
 
 def _have_launch() -> bool:
-    """Is the real launch package installed (an apt ROS 2, or the underlay)?
+    """
+    Is the real launch package installed (an apt ROS 2, or the underlay)?
 
     Looked up, not imported: importing launch makes its LaunchLogger the logger class, so
     every logger created afterwards in this test process stops propagating and caplog in

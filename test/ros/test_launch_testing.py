@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Runs the launch_testing test of the launch file (test/launch_testing/) with ``launch_test``.
+"""
+Runs the launch_testing test of the launch file (test/launch_testing/) with ``launch_test``.
 
 launch_testing is the ROS convention for integration tests; it is in every apt ROS 2 and, for
 the pip wheels, in the underlay built from ../shared/ros2_src. Without it the test skips

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""ImageDetectionsPairing over real DDS, with message_filters as a system ROS 2 has it.
+"""
+ImageDetectionsPairing over real DDS, with message_filters as a system ROS 2 has it.
 
 The real upstream message_filters is used wherever it is importable: every apt ROS 2 has
 it, and scripts/build_ros_underlay.sh builds it from ../shared/ros2_src for the pip wheels
@@ -106,8 +107,10 @@ _ARRIVALS = [(0, 0), (1, 0), (0, 1), (1, 1), (0, 2), (0, 3), (1, 3), (1, 4), (0,
 
 
 def _pairs_of(feed, arrivals, jitter_ns: int = 0) -> list[tuple[int, int]]:
-    """Feed (stream, frame) arrivals to ``feed(stream, msg)``; the detections of frame k
-    are stamped ``jitter_ns`` later than its image (another detector's own clock)."""
+    """
+    Feed (stream, frame) arrivals to ``feed(stream, msg)``; the detections of frame k
+    are stamped ``jitter_ns`` later than its image (another detector's own clock).
+    """
     for stream, frame in arrivals:
         stamp = _BASE + frame * _PERIOD + (jitter_ns if stream == 1 else 0)
         feed(stream, (_image if stream == 0 else _detections)(stamp))
@@ -201,9 +204,11 @@ def test_with_message_filters_unpaired_detections_are_counted_and_reported(
 
 def test_a_stamp_before_1970_does_not_block_the_pairing(ros_session, stand_in_message_filters,
                                                         capfd):
-    """message_filters' TimeSynchronizer raised on a negative stamp with its lock held, and
+    """
+    message_filters' TimeSynchronizer raised on a negative stamp with its lock held, and
     the next message blocked the node's executor for good (found by test_hostile_input.py:
-    the recognizer then answered no frame and no service)."""
+    the recognizer then answered no frame and no service).
+    """
     receiver = ros_harness.RosProbe('pairing_receiver_1970')
     sender = ros_harness.RosProbe('pairing_sender_1970')
     pairs = []

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""One model lane: enrollment jobs and frames run on one worker thread, never side by side.
+"""
+One model lane: enrollment jobs and frames run on one worker thread, never side by side.
 
 The recognizer's enrollments used to run the models in the service callback while the
 worker recognised frames with the same sessions (OpenCV's runtime is not thread-safe).

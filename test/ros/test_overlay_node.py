@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""face_overlay as its own process over real DDS: it draws only while someone watches.
+"""
+face_overlay as its own process over real DDS: it draws only while someone watches.
 
 The test publishes a real frame on ``image`` and identified faces on ``faces/identified``
 with the same stamp (as face_recognizer would), and checks ``faces/image_annotated``: it
@@ -89,7 +90,8 @@ class Feed:
         return stamp
 
     def rendered(self) -> int:
-        """How many frames the overlay has drawn, from its /diagnostics.
+        """
+        How many frames the overlay has drawn, from its /diagnostics.
 
         The second report after now, so that it counts every frame sent before the call.
         """
@@ -171,8 +173,10 @@ def test_bad_images_are_logged_and_the_node_carries_on(feed, overlay):
 
 
 def test_two_kinds_of_bad_image_in_a_row_are_both_logged(feed, overlay):
-    """A zero-size image and then a truncated one: the second is another problem and must
-    not be hidden by the throttle of the first (rclpy throttles per line of code)."""
+    """
+    A zero-size image and then a truncated one: the second is another problem and must
+    not be hidden by the throttle of the first (rclpy throttles per line of code).
+    """
     annotated = feed.watch()
     try:
         for mutate, logged in (((lambda m: setattr(m, 'width', 0)), '0x'),

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""package.xml against the code: every ROS package the nodes, conversions and launch file
+"""
+package.xml against the code: every ROS package the nodes, conversions and launch file
 import is declared, so `rosdep install --from-paths src --ignore-src` on an apt ROS 2
 installs what `ros2 launch face_recognition ...` needs.
 """

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""face_pipeline (face_detector + face_recognizer composed in one process) over real DDS.
+"""
+face_pipeline (face_detector + face_recognizer composed in one process) over real DDS.
 
 The test process plays the camera only: it publishes real frames on ``image`` and checks
 what the composed nodes publish: ``faces/detections`` and ``faces/identified`` with the

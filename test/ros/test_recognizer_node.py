@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""face_recognizer as its own process over real DDS: images + detections in, names out.
+"""
+face_recognizer as its own process over real DDS: images + detections in, names out.
 
 The test process plays camera and detector: it publishes real frames on ``image`` and the
 boxes the real YuNet detector finds in them on ``faces/detections`` (boxes only, as the
@@ -318,8 +319,10 @@ def test_the_gallery_size_is_on_diagnostics(camera, probe):
 
 def test_slop_pairing_and_a_threshold_override_that_is_not_saved(ros_session, gallery_path,
                                                                  module_probe, detector):
-    """A second recognizer (namespace 'strict'): stamps 4 ms apart pair with sync_slop, and
-    match_threshold 0.99 makes everyone unknown for this run without changing the file."""
+    """
+    A second recognizer (namespace 'strict'): stamps 4 ms apart pair with sync_slop, and
+    match_threshold 0.99 makes everyone unknown for this run without changing the file.
+    """
     own_gallery = gallery_path.parent / 'strict_gallery.npz'
     own_gallery.write_bytes(gallery_path.read_bytes())
     process = ros_session.start_node('face_recognizer', namespace='strict', parameters={

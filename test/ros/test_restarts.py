@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Restarts under load: each node SIGKILLed and started again while the clip plays at 30 Hz.
+"""
+Restarts under load: each node SIGKILLed and started again while the clip plays at 30 Hz.
 
 The two-process layout (video_source on the looping Hamilton clip at 30 Hz, face_detector,
 face_recognizer with a gallery file, face_overlay), a probe subscribed to every output.
@@ -62,7 +63,8 @@ def _parameters(gallery) -> dict:
 
 
 def _outputs(probe) -> dict:
-    """Each node's own output topic, collected by the probe.
+    """
+    Each node's own output topic, collected by the probe.
 
     Images are taken serialized (``raw``): the probe only counts them, and deserializing
     two 30 Hz image streams in Python would take the CPU the restarted node needs.
@@ -82,8 +84,10 @@ def _outputs(probe) -> dict:
 
 
 def _wait_for_more(collector, count: int, timeout: float) -> float:
-    """Seconds until ``collector`` holds more than ``count`` messages (AssertionError after
-    ``timeout``)."""
+    """
+    Seconds until ``collector`` holds more than ``count`` messages (AssertionError after
+    ``timeout``).
+    """
     start = time.monotonic()
     collector.wait_for_count(count + 1, timeout=timeout)
     return time.monotonic() - start

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The package as an apt ROS 2 user drives it: ``ros2 launch``, ``ros2 node list``,
+"""
+The package as an apt ROS 2 user drives it: ``ros2 launch``, ``ros2 node list``,
 ``ros2 topic echo``, ``ros2 service call``, ``ros2 param describe``, then Ctrl-C.
 
 These are the real upstream command-line tools: an apt ROS 2 has them, and for the pip

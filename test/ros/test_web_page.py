@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The operator page (face_web) in a real browser, against the real nodes over DDS.
+"""
+The operator page (face_web) in a real browser, against the real nodes over DDS.
 
 video_source plays the bundled clip, face_pipeline (detector + recognizer) identifies the
 faces, face_web serves the page; Debian's chromium, driven by Playwright, uses the page as
@@ -153,8 +154,10 @@ def served_url(process) -> str:
 
 @pytest.fixture(scope='module')
 def system(ros_session, tmp_path_factory):
-    """video_source (clip, looping, 10 frames/s) -> face_pipeline -> face_web; Lin enrolled
-    through the page's upload, nobody else."""
+    """
+    video_source (clip, looping, 10 frames/s) -> face_pipeline -> face_web; Lin enrolled
+    through the page's upload, nobody else.
+    """
     gallery = tmp_path_factory.mktemp('web_gallery') / 'gallery.npz'
     started = [
         ros_session.start_node('face_pipeline', parameters={'gallery_path': str(gallery)}),
@@ -187,8 +190,10 @@ def open_page(page, url: str):
 
 
 def wait_for_face(page, name: str, timeout_s: float = 60.0, with_unknown: int = 0) -> dict:
-    """A face the page lists as in view, by name, while at least ``with_unknown`` other
-    faces are unknown."""
+    """
+    A face the page lists as in view, by name, while at least ``with_unknown`` other
+    faces are unknown.
+    """
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         faces = page.evaluate('state.faces')
@@ -202,8 +207,10 @@ def wait_for_face(page, name: str, timeout_s: float = 60.0, with_unknown: int = 
 
 
 def wait_for_stranger(page) -> dict:
-    """An unknown face of a crowd scene: with two or more unknown faces in view it is not
-    Lin at the start of his scene (a new track is unknown until it is recognised)."""
+    """
+    An unknown face of a crowd scene: with two or more unknown faces in view it is not
+    Lin at the start of his scene (a new track is unknown until it is recognised).
+    """
     return wait_for_face(page, 'unknown', with_unknown=1)
 
 
@@ -217,8 +224,10 @@ def click_face(page, face: dict) -> None:
 
 
 def open_enroll_form_on_a_stranger(page) -> None:
-    """Click a stranger's face until the name form opens (the scene may cut, or the face
-    move away, between reading the boxes and the click: the page then says so)."""
+    """
+    Click a stranger's face until the name form opens (the scene may cut, or the face
+    move away, between reading the boxes and the click: the page then says so).
+    """
     for _ in range(10):
         click_face(page, wait_for_stranger(page))
         try:

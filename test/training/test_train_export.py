@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""ResNet-18 fine-tuning, resume and ONNX export on real ORL photos, on the CPU.
+"""
+ResNet-18 fine-tuning, resume and ONNX export on real ORL photos, on the CPU.
 
 One short training run (4 epochs of 15 photos at 64x64, --weights none) is shared by the
 tests of this module; each step reads what the previous one wrote, as a user would.
@@ -273,8 +274,10 @@ def test_photos_that_are_not_face_crops_are_warned_about(tmp_path, caplog):
 
 def test_enrolling_beside_a_classifier_keeps_the_trained_people_named(trained, data_dir,
                                                                         tmp_path):
-    """An enrollment adds a person to the gallery; it must not make the trained ones
-    ``unknown`` (the pipeline used to switch from the classifier to the gallery alone)."""
+    """
+    An enrollment adds a person to the gallery; it must not make the trained ones
+    ``unknown`` (the pipeline used to switch from the classifier to the gallery alone).
+    """
     from face_recognition_ros.core.alignment import REFERENCE_LANDMARKS_112
     from face_recognition_ros.core.classifier_embedding import ClassifierRecognizer
     from face_recognition_ros.core.gallery import Gallery

@@ -65,9 +65,11 @@ if [ "$cpp" = 1 ]; then
 fi
 
 # The underlay links against the wheels it was built with: their versions are in the key.
+# The linters' wheels (ament_flake8, ament_pep257) are not built against: left out.
 key=$(cat "$archive" "${BASH_SOURCE[0]}" \
         <(echo "$venv cpp=$cpp"; "$venv/bin/python" -VV
-          "$venv/bin/python" -m pip freeze --all 2>/dev/null | grep -i '^ros-jazzy-' | sort) \
+          "$venv/bin/python" -m pip freeze --all 2>/dev/null | grep -i '^ros-jazzy-' \
+            | grep -viE '^ros-jazzy-ament-(cmake-)?(flake8|pep257|lint)[=]' | sort) \
       | sha256sum | cut -c1-16)
 cache=${FR_UNDERLAY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/face_recognition/ros_underlay}
 dir=$cache/$key

@@ -155,7 +155,7 @@ def parse_size(text: str) -> tuple[int, int]:
 
 
 def count_at_least(minimum: int):
-    """argparse type: a whole number >= ``minimum`` (frames, threads...)."""
+    """Return an argparse type: a whole number >= ``minimum`` (frames, threads...)."""
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -174,7 +174,7 @@ def _floats(values, digits: int) -> list:
 
 
 def face_record(face, with_track: bool = False) -> dict:
-    """The JSON object of one identified face (identify, video --jsonl)."""
+    """Return the JSON object of one identified face (identify, video --jsonl)."""
     record = {
         'box': _floats(face.box, 2),
         'score': round(float(face.score), 4),
@@ -224,7 +224,7 @@ def _add_model_options(parser: argparse.ArgumentParser, gallery: str | None) -> 
     group.add_argument('--embedder-model', metavar='PATH',
                        help='embedding model file (default: the bundled SFace)')
     group.add_argument('--score-threshold', type=float, default=None,
-                       help='detector confidence threshold (default: the backend\'s, 0.6)')
+                       help="detector confidence threshold (default: the backend's, 0.6)")
     group.add_argument('--min-face-size', type=float, default=None,
                        help='ignore faces smaller than this many pixels (default: 20)')
     group.add_argument('--no-hard-light', dest='hard_light', action='store_false',
@@ -240,8 +240,8 @@ def _add_model_options(parser: argparse.ArgumentParser, gallery: str | None) -> 
 
 def _add_rate_option(parser) -> None:
     parser.add_argument('--max-false-name-rate', type=float, default=None, metavar='RATE',
-                        help='share of strangers\' faces that may be given a name (default: '
-                             'the gallery\'s calibration, else 0.01); the threshold follows '
+                        help="share of strangers' faces that may be given a name (default: "
+                             "the gallery's calibration, else 0.01); the threshold follows "
                              'from it and from how many people and photos are enrolled')
 
 
@@ -575,7 +575,7 @@ def cmd_video(args) -> int:
 
 
 def thread_settings(pipeline) -> dict:
-    """What decides the CPU threads of this run, for benchmark reports."""
+    """Return what decides the CPU threads of this run, for benchmark reports."""
     import cv2
 
     return {
@@ -708,7 +708,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                                    'Photos with no face or several faces are skipped and '
                                    'reported. Creates the gallery or extends it; the file is '
                                    'only replaced when something was enrolled. --threshold is '
-                                   'saved as the gallery\'s threshold. Safe while nodes use '
+                                   "saved as the gallery's threshold. Safe while nodes use "
                                    'the gallery: they pick the change up within a second.')
     _add_model_options(p, 'required')
     p.add_argument('folder', metavar='DIR', help='folder of per-person sub-folders')

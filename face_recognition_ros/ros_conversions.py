@@ -156,12 +156,14 @@ def _is_camera_encoding(encoding: str) -> bool:
 
 def _as_cv_bridge_reads_it(msg: Image, height: int, width: int, step: int) -> Image:
     """
-    ``msg`` in the form cv_bridge's imgmsg_to_cv2 reads correctly: rows exactly one row
-    of pixels long, because it takes the row width from ``step`` (step / itemsize /
-    channels), so padding that is not a whole number of pixels (step 13 bytes past a bgr8
-    row) would shift every row; and little-endian, because its byte swap for big-endian data
-    calls ``ndarray.newbyteorder``, which NumPy 2 removed (an AttributeError even for 8-bit
-    images, where the flag means nothing and the built-in conversion ignores it).
+    Return ``msg`` in the form cv_bridge's imgmsg_to_cv2 reads correctly.
+
+    That is rows exactly one row of pixels long, because it takes the row width from
+    ``step`` (step / itemsize / channels), so padding that is not a whole number of pixels
+    (step 13 bytes past a bgr8 row) would shift every row; and little-endian, because its
+    byte swap for big-endian data calls ``ndarray.newbyteorder``, which NumPy 2 removed (an
+    AttributeError even for 8-bit images, where the flag means nothing and the built-in
+    conversion ignores it).
     """
     row_bytes = width * _pixel_bytes(msg.encoding)
     if step == row_bytes and not msg.is_bigendian:
@@ -304,7 +306,9 @@ def detections_to_msg(detections: Sequence[Detection], header: Header) -> Detect
 def detections_from_msg(msg: Detection2DArray, image_size: tuple[int, int] | None = None
                         ) -> tuple[list[Detection], list[str]]:
     """
-    Detections (boxes only, no landmarks) from a Detection2DArray, and why some were dropped.
+    Return detections (boxes only) from a Detection2DArray, and why some were dropped.
+
+    The detections have boxes only, no landmarks.
 
     ``image_size`` (width, height): boxes entirely outside the image are dropped and boxes
     partly outside are clipped to it. Boxes with NaN, infinity or no area are always dropped.
@@ -332,7 +336,7 @@ def _track_id_text(track_id: int | None) -> str:
 
 def _track_id_value(text: str) -> int | None:
     """
-    The track id in ``Detection2D.id``, or None when it holds none we can read.
+    Return the track id in ``Detection2D.id``, or None when it holds none we can read.
 
     Any publisher may put any string there: '²' passes ``str.isdigit`` but not ``int``,
     and a 5000-digit number would be too long to convert; neither may end a node.
@@ -345,8 +349,10 @@ def _track_id_value(text: str) -> int | None:
 
 def faces_to_identified_msg(faces: Sequence[Face], header: Header) -> Detection2DArray:
     """
-    Detection2DArray of identified faces: id = track id (empty when untracked), bbox as
-    detected, and hypotheses whose ``score`` is the confidence in their own ``class_id``:
+    Return a Detection2DArray of identified faces.
+
+    id = track id (empty when untracked), bbox as detected, and hypotheses whose ``score``
+    is the confidence in their own ``class_id``:
 
     - ``results[0]``: the name, or 'unknown' with the confidence that the face is nobody
       enrolled (``core.types.name_score``: a certain stranger scores near 1);

@@ -13,8 +13,10 @@
 # limitations under the License.
 
 """
-``NodeDiagnostics``: the node's health on /diagnostics once a second (rate, processing
-time, latency from the image stamp, dropped frames, errors, and what the node adds).
+``NodeDiagnostics``: the node's health on /diagnostics once a second.
+
+It tells the rate, processing time, latency from the image stamp, dropped frames, errors,
+and what the node adds.
 """
 
 from __future__ import annotations
@@ -95,7 +97,7 @@ class NodeDiagnostics:
             self.errors += count
 
     def status(self) -> DiagnosticStatus:
-        """The current DiagnosticStatus (also what ``publish`` sends)."""
+        """Return the current DiagnosticStatus (also what ``publish`` sends)."""
         with self._lock:
             times = list(self._frame_times)
             processing = sorted(self._processing_ms)

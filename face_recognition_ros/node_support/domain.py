@@ -13,8 +13,9 @@
 # limitations under the License.
 
 """
-``reserved_domain_id``: a ROS_DOMAIN_ID no other run on this machine holds, for demos,
-benchmarks and test runs.
+``reserved_domain_id``: a ROS_DOMAIN_ID no other run on this machine holds.
+
+It is for demos, benchmarks and test runs.
 """
 
 from __future__ import annotations

@@ -13,8 +13,10 @@
 # limitations under the License.
 
 """
-``keep_frame_buffers``: glibc keeps frame-sized buffers for reuse instead of handing
-them back to the kernel, which halves the cost of receiving an image (see its docstring).
+``keep_frame_buffers``: halve the cost of receiving an image.
+
+glibc then keeps frame-sized buffers for reuse instead of handing them back to the kernel
+(see its docstring).
 """
 
 from __future__ import annotations

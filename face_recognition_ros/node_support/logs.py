@@ -13,8 +13,10 @@
 # limitations under the License.
 
 """
-Logging of the nodes: bad input without flooding (``RepeatLimitedLog``), and the core's
-``logging`` records routed to the ROS logger (console, /rosout, log file).
+Logging of the nodes.
+
+Bad input without flooding (``RepeatLimitedLog``), and the core's ``logging`` records
+routed to the ROS logger (console, /rosout, log file).
 """
 
 from __future__ import annotations
@@ -27,23 +29,26 @@ import time
 import rclpy
 
 _VALUES = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"|\[[^\]\n]*\]"
-                     r"|[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?|\b(?:nan|inf)\b")
+                     r'|[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?|\b(?:nan|inf)\b')
 
 
 def problem_kind(text: str) -> str:
     """
-    The kind of problem a log message tells: its text without the values in it
-    (numbers, quoted strings, bracketed lists). 'image is 3x0 pixels' and 'image is 640x0
-    pixels' are one kind: a publisher sending ever other sizes must not flood the log.
+    Return the kind of problem a log message tells.
+
+    That is its text without the values in it (numbers, quoted strings, bracketed lists).
+    'image is 3x0 pixels' and 'image is 640x0 pixels' are one kind: a publisher sending
+    ever other sizes must not flood the log.
     """
     return _VALUES.sub('#', text)
 
 
 class RepeatLimitedLog:
     """
-    Logs each kind of problem at once, and the same kind again at most every
-    ``period_s`` seconds (the latest message of that kind) with the number of repeats in
-    between.
+    Logs each kind of problem at once, and the same kind again at most every ``period_s``.
+
+    A repeat comes at most every ``period_s`` seconds as the latest message of that kind,
+    with the number of repeats in between.
 
     A camera sending an unsupported encoding at 30 Hz must not flood the log, but a
     different problem (a truncated frame after a bad encoding) must not be hidden by the
@@ -72,7 +77,7 @@ class RepeatLimitedLog:
             self._logger.warning(line)
 
     def _line(self, text: str, kind: str | None) -> str | None:
-        """The line to log now, or None while this kind of problem is held back."""
+        """Return the line to log now, or None while this kind of problem is held back."""
         now = time.monotonic()
         key = problem_kind(text) if kind is None else kind
         with self._lock:

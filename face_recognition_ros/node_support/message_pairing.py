@@ -141,8 +141,9 @@ class _ReadableStamps:
 
 class ImageDetectionsPairing:
     """
-    Subscribes to an image topic and a detections topic and calls
-    ``callback(image_msg, detections_msg)`` for each pair with matching stamps.
+    Subscribes to an image topic and a detections topic and pairs them by stamp.
+
+    It calls ``callback(image_msg, detections_msg)`` for each pair with matching stamps.
 
     The image subscription uses the sensor-data QoS overridable from the parameter file
     (image_qos, depth ``queue_size``); the detections one is reliable.

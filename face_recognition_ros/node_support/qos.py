@@ -13,9 +13,10 @@
 # limitations under the License.
 
 """
-QoS of the package's topics: sensor-data images (overridable from the parameter file
-through ``qos_overrides``), reliable results with depth 10 so every frame's answer arrives,
-the empty ones included.
+QoS of the package's topics.
+
+Sensor-data images (overridable from the parameter file through ``qos_overrides``),
+reliable results with depth 10 so every frame's answer arrives, the empty ones included.
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ from rclpy.qos_overriding_options import QoSOverridingOptions
 
 def image_qos(depth: int = 1) -> QoSProfile:
     """
-    Sensor-data QoS (best effort, volatile, keep last ``depth``, as rclpy's
-    qos_profile_sensor_data) for image topics.
+    Return the sensor-data QoS for image topics.
+
+    Best effort, volatile, keep last ``depth``, as rclpy's qos_profile_sensor_data.
 
     Depth 1 by default: a perception node wants the newest frame, never a backlog.
     """

@@ -13,9 +13,11 @@
 # limitations under the License.
 
 """
-``run_node``: create the node(s), spin, survive a failing callback, shut down cleanly on
-Ctrl-C or from outside (launch), and turn a start-up error of the core (a missing model, a
-corrupt gallery, a bad parameter) into one FATAL line and exit code 1.
+``run_node``: create the node(s), spin, and survive a failing callback.
+
+It also shuts down cleanly on Ctrl-C or from outside (launch), and turns a start-up error
+of the core (a missing model, a corrupt gallery, a bad parameter) into one FATAL line and
+exit code 1.
 """
 
 from __future__ import annotations
@@ -67,7 +69,7 @@ def run_node(node_factory: Callable[..., Node | Sequence[Node]], args: list[str]
         # the YAML file or a -p: the user's to fix, so one line that says so, no traceback.
         rclpy.logging.get_logger(_node_name(nodes, node_factory)).fatal(
             f'{error}. Fix the value in the parameter file or the -p argument; the node '
-            'describes each parameter\'s type and range (ros2 param describe).')
+            "describes each parameter's type and range (ros2 param describe).")
         exit_code = 1
     finally:
         for node in nodes:
@@ -109,7 +111,7 @@ def spin_through_callback_errors(executor, logger) -> int:
 
 
 def _node_name(nodes: list[Node], node_factory: Callable) -> str:
-    """The node's name for a start-up error, also when the node was never created."""
+    """Return the node's name for a start-up error, also when the node was never created."""
     if nodes:
         return nodes[0].get_name()
     module = sys.modules.get(getattr(node_factory, '__module__', ''))

@@ -13,10 +13,11 @@
 # limitations under the License.
 
 """
-``LatestFrameWorker``: the one thread of a node that uses its models. It processes only
-the newest frame and counts the ones it skipped (a detector slower than the camera then
-answers the freshest image instead of falling behind), and runs jobs (enrollments) between
-frames, so no two threads ever use one model session.
+``LatestFrameWorker``: the one thread of a node that uses its models.
+
+It processes only the newest frame and counts the ones it skipped (a detector slower than
+the camera then answers the freshest image instead of falling behind), and runs jobs
+(enrollments) between frames, so no two threads ever use one model session.
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ class LatestFrameWorker:
         return future
 
     def idle(self) -> bool:
-        """True when nothing waits and nothing is being processed."""
+        """Return True when nothing waits and nothing is being processed."""
         with self._condition:
             return not self._pending and not self._jobs and not self._busy
 
@@ -128,4 +129,3 @@ class LatestFrameWorker:
             self._condition.notify()
         if self._thread is not threading.current_thread():
             self._thread.join(timeout)
-

@@ -112,7 +112,7 @@ class FaceDetectorNode(Node):
             'CPU threads of the model runtime; 0: the runtime decides.',
             integer_range=[IntegerRange(from_value=0, to_value=64, step=1)]))
         self.declare_parameter('hard_light', True, describe(
-            "Look again on a contrast-normalised copy when a dark or flat frame gave no "
+            'Look again on a contrast-normalised copy when a dark or flat frame gave no '
             "face ('yunet'; docs/accuracy.md, Hard light)."))
 
     # ---------------------------------------------------------------------- frames
@@ -147,7 +147,7 @@ class FaceDetectorNode(Node):
 
 
 def _backend_options(value: dict) -> dict:
-    """The constructor options of the chosen backend from the node's parameters."""
+    """Return the constructor options of the chosen backend from the node's parameters."""
     threads = value['num_threads'] or None
     if value['backend'].strip().lower() == 'facedetect':
         options = {'threshold': value['score_threshold'],

@@ -248,13 +248,13 @@ class FaceRecognizerNode(Node):
 
     # ---------------------------------------------------------------------- frames
     def _on_frame(self, image_msg: Image, detections_msg: Detection2DArray) -> None:
-        """A paired image and Detection2DArray from the topics: queued for the worker."""
+        """Queue a paired image and Detection2DArray from the topics for the worker."""
         self._worker.submit(('topics', image_msg, detections_msg, time.perf_counter()))
 
     def recognize_detected(self, header: Header, frame: np.ndarray,
                            detections: Sequence[Detection]) -> None:
         """
-        A frame and its detections from face_detector in this process (face_pipeline).
+        Take a frame and its detections from face_detector in this process (face_pipeline).
 
         The detections keep the detector's landmarks, which the topic cannot carry, so no
         landmark search is needed for them. Queued for this node's worker thread.
@@ -328,8 +328,10 @@ class FaceRecognizerNode(Node):
 
     def _report_operating_point(self, point: open_set.OperatingPoint) -> None:
         """
-        The threshold in use and its origin on /diagnostics: every robot sharing a
-        gallery must show the same (and an operator can see what calibrate changed).
+        Show the threshold in use and its origin on /diagnostics.
+
+        Every robot sharing a gallery must show the same (and an operator can see what
+        calibrate changed).
         """
         self._diagnostics.values['threshold'] = f'{point.threshold:.4f}'
         self._diagnostics.values['threshold_source'] = point.source
@@ -378,8 +380,10 @@ class FaceRecognizerNode(Node):
     def _swap_gallery(self, stored: Gallery, gallery: Gallery,
                       point: open_set.OperatingPoint) -> None:
         """
-        On the worker. A value older than the store's newest is skipped: the job of the
-        newest one (queued by whoever saw it) puts that one into use.
+        Put ``stored`` into use; runs on the worker.
+
+        A value older than the store's newest is skipped: the job of the newest one (queued
+        by whoever saw it) puts that one into use.
         """
         if stored is self._stored or stored is not self.store.value:
             return
@@ -391,12 +395,12 @@ class FaceRecognizerNode(Node):
         self.get_logger().info(f'gallery updated: {len(stored)} people (was {before}), '
                                f'{open_set.describe_operating_point(point)}')
 
-
     def _log_problem(self, text: str, error: bool = True, kind: str | None = None) -> None:
         """
-        Log a bad-input message at most once per interval for each kind of problem
-        (``node_support.RepeatLimitedLog``): a publisher sending a bad frame at 30 Hz, or
-        ever other bad sizes, must not flood the log.
+        Log a bad-input message at most once per interval for each kind of problem.
+
+        This is ``node_support.RepeatLimitedLog``: a publisher sending a bad frame at 30 Hz,
+        or ever other bad sizes, must not flood the log.
         """
         if error:
             self._problems.error(text, kind)
@@ -433,7 +437,7 @@ class FaceRecognizerNode(Node):
             return self._answer('enroll', response, name)
         if len(found) > 1:
             response.message = (f'not enrolled: {len(found)} faces in {source}; exactly one '
-                                 'person must be in view (or send a cropped image)')
+                                'person must be in view (or send a cropped image)')
             return self._answer('enroll', response, name)
         embedding = np.asarray(found[0][1], dtype=np.float32)[None]
         try:
@@ -465,7 +469,7 @@ class FaceRecognizerNode(Node):
         return self.pipeline.embed_faces(frame, detections), 'the latest frame'
 
     def _use_now(self) -> None:
-        """The store's newest value in use before a service answers (the next frame)."""
+        """Put the store's newest value in use before a service answers (the next frame)."""
         try:
             job = self._use_stored_gallery()
             if job is not None:
@@ -504,9 +508,11 @@ class FaceRecognizerNode(Node):
 
     def _always_answer(self, service: str, handler):
         """
-        ``handler`` that answers every request: an unexpected error (a bug) becomes
-        success=False with a message, instead of a caller left waiting for a reply that
-        never comes (rclpy sends none when the callback raises).
+        Return ``handler`` made to answer every request.
+
+        An unexpected error (a bug) becomes success=False with a message, instead of a
+        caller left waiting for a reply that never comes (rclpy sends none when the
+        callback raises).
         """
         def answer(request, response):
             try:

@@ -162,9 +162,9 @@ class FaceWebNode(Node):
             integer_range=[IntegerRange(from_value=1, to_value=200, step=1)]))
         declare('recognizer', 'face_recognizer', describe(
             'Node whose enroll, forget and list_people services keep the gallery (relative '
-            'names resolve in this node\'s namespace).'))
+            "names resolve in this node's namespace)."))
         declare('service_timeout', 30.0, describe(
-            'Seconds to wait for an answer of the recognizer\'s services.',
+            "Seconds to wait for an answer of the recognizer's services.",
             floating_point_range=[FloatingPointRange(from_value=1.0, to_value=300.0)]))
         declare('sync_slop', 0.0, describe(
             'Seconds by which image and identified stamps may differ and still pair; 0: '

@@ -174,7 +174,7 @@ class _JetsonSource:
 
 
 def open_source(source: str, width: int = 0, height: int = 0, logger=None):
-    """The frame source ``source`` names (see the module docstring)."""
+    """Open the frame source ``source`` names (see the module docstring)."""
     source = source.strip()
     if not source:
         raise FaceRecognitionError(
@@ -240,11 +240,11 @@ class VideoSourceNode(Node):
         self.declare_parameter('loop', True, describe(
             'Start a video file or image folder again when it ends.'))
         self.declare_parameter('rate', 0.0, describe(
-            f'Frames per second to publish; 0: the video file\'s own rate, '
+            f"Frames per second to publish; 0: the video file's own rate, "
             f'{FOLDER_RATE_HZ:g} for a folder, as delivered for a camera.',
             floating_point_range=[FloatingPointRange(from_value=0.0, to_value=1000.0)]))
         self.declare_parameter('frame_id', 'camera', describe(
-            'header.frame_id of the published images (the camera\'s optical frame).'))
+            "header.frame_id of the published images (the camera's optical frame)."))
         self.declare_parameter('width', 0, describe(
             'Capture width to request from a camera; 0: its default.',
             integer_range=[IntegerRange(from_value=0, to_value=10000, step=1)]))
@@ -295,7 +295,7 @@ class VideoSourceNode(Node):
                 if self._loop and not frames_this_pass and not self._source.is_camera:
                     self.get_logger().error(
                         f'{self._source.description} has no readable frame: nothing to '
-                        'publish or loop over; check the file or the folder\'s images')
+                        "publish or loop over; check the file or the folder's images")
                 else:
                     self.get_logger().info(
                         f'end of {self._source.description}: {self.frames_published} frames '
@@ -345,8 +345,9 @@ class VideoSourceNode(Node):
 
     def _watch_live_source(self) -> None:
         """
-        Timer: a camera or stream silent for stall_timeout is lost, even while the
-        reader thread still waits inside read().
+        Timer: a camera or stream silent for stall_timeout is lost.
+
+        It is lost even while the reader thread still waits inside read().
         """
         silent_s = time.monotonic() - self._last_frame_at
         if self._lost is None and silent_s > self._stall_timeout_s and \
@@ -355,8 +356,9 @@ class VideoSourceNode(Node):
 
     def _reconnect(self) -> bool:
         """
-        Reopen the lost live source, waiting 0.25 s, 0.5 s, ... up to
-        reconnect_max_interval between attempts; False when the node stops meanwhile.
+        Reopen the lost live source; False when the node stops meanwhile.
+
+        It waits 0.25 s, 0.5 s, ... up to reconnect_max_interval between attempts.
         """
         self._set_lost(f'lost {self._source.description} (read failed)')
         wait_s, attempt = 0.25, 0

@@ -119,14 +119,14 @@ def package_paths() -> tuple[Path, Path]:
 
 
 def write_parameters(path: Path, parameters: dict[str, dict]) -> Path:
-    """A ROS parameter file: {node name: {parameter: value}} (JSON is valid YAML)."""
+    """Write a ROS parameter file: {node name: {parameter: value}} (JSON is valid YAML)."""
     document = {node: {'ros__parameters': values} for node, values in parameters.items()}
     path.write_text(json.dumps(document, indent=1))
     return path
 
 
 def dds_environment(domain_id: int, share: Path, log_dir: Path) -> dict[str, str]:
-    """The environment of the demo's nodes and of this process."""
+    """Return the environment of the demo's nodes and of this process."""
     env = dict(os.environ)
     env['ROS_DOMAIN_ID'] = str(domain_id)
     env.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
@@ -394,7 +394,7 @@ def first_frame(clip: Path) -> np.ndarray:
 
 
 def executables(args) -> tuple[str, ...]:
-    """The node executables to start, video_source aside."""
+    """Return the node executables to start, video_source aside."""
     return NODES if args.separate_processes else COMPOSED_EXECUTABLES
 
 

@@ -13,8 +13,10 @@
 # limitations under the License.
 
 """
-A ROS program as a child process: started, watched, measured and stopped the same way
-by the demo, the benchmarks and the test harness.
+A ROS program as a child process.
+
+It is started, watched, measured and stopped the same way by the demo, the benchmarks and
+the test harness.
 
 Each process writes stdout and stderr into one log file (read back with ``output``), gets
 Ctrl-C back even when started from a script that ignores it, and is stopped by its own PID
@@ -35,7 +37,7 @@ DEFAULT_OUTPUT_TIMEOUT_S = 30.0
 
 
 def node_command(executable: Path | str, params_files: list[Path] = ()) -> list[str]:
-    """The argv of a node executable with its parameter files."""
+    """Return the argv of a node executable with its parameter files."""
     args = [str(executable), '--ros-args']
     for params in params_files:
         args += ['--params-file', str(params)]
@@ -84,7 +86,7 @@ class NodeProcess:
                              f'Its output:\n{self.output()}')
 
     def peak_rss_kib(self) -> int | None:
-        """VmHWM (peak resident memory) of the running process, in KiB."""
+        """Return VmHWM (peak resident memory) of the running process, in KiB."""
         try:
             for line in Path(f'/proc/{self.pid}/status').read_text().splitlines():
                 if line.startswith('VmHWM:'):

@@ -143,7 +143,7 @@ class WebSettings:
 
 
 def is_loopback(host: str) -> bool:
-    """True for addresses only this machine reaches: 127.0.0.0/8, ::1, localhost."""
+    """Return True for addresses only this machine reaches: 127.0.0.0/8, ::1, localhost."""
     host = host.strip().strip('[]')
     if host == 'localhost':
         return True
@@ -154,7 +154,7 @@ def is_loopback(host: str) -> bool:
 
 
 def read_token_file(path: str) -> str:
-    """The token in ``path`` (first line, stripped); WebConfigError when unreadable/empty."""
+    """Read the token in ``path`` (first line, stripped); WebConfigError when unreadable/empty."""
     try:
         token = Path(path).expanduser().read_text(encoding='utf-8').strip().splitlines()
     except (OSError, UnicodeDecodeError) as error:
@@ -165,7 +165,7 @@ def read_token_file(path: str) -> str:
 
 
 def decode_photo(data: bytes, label: str) -> np.ndarray:
-    """An uploaded photo as BGR uint8; ImageError in words when it is not one."""
+    """Decode an uploaded photo as BGR uint8; ImageError in words when it is not one."""
     if not data:
         raise ImageError(f'{label} is empty: choose a photo (JPEG or PNG)')
     size = photo_size(data)
@@ -180,9 +180,10 @@ def decode_photo(data: bytes, label: str) -> np.ndarray:
 
 def photo_size(data: bytes) -> tuple[int, int] | None:
     """
-    (width, height) from a PNG or JPEG header, read before decoding: a small file can
-    hold a huge picture (a PNG of one colour compresses 1000:1) that would take gigabytes
-    decoded. None for other formats (OpenCV's own pixel limit applies then).
+    Return (width, height) from a PNG or JPEG header, read before decoding.
+
+    A small file can hold a huge picture (a PNG of one colour compresses 1000:1) that would
+    take gigabytes decoded. None for other formats (OpenCV's own pixel limit applies then).
     """
     if data[:8] == b'\x89PNG\r\n\x1a\n' and len(data) >= 24:
         return int.from_bytes(data[16:20], 'big'), int.from_bytes(data[20:24], 'big')
@@ -208,8 +209,9 @@ def crop_around(frame: np.ndarray, box: Sequence[float],
                 others: Sequence[Sequence[float]] = (), margin: float = CROP_MARGIN
                 ) -> np.ndarray:
     """
-    The part of ``frame`` around ``box`` (x, y, w, h), with ``margin`` context, and the
-    ``others`` boxes (the other faces of the frame) painted over in grey.
+    Return the part of ``frame`` around ``box`` (x, y, w, h), with ``margin`` context.
+
+    The ``others`` boxes (the other faces of the frame) are painted over in grey.
 
     The recognizer enrolls only an image with exactly one face; in a crowd the context
     around a face holds its neighbours, so they are hidden (never over the chosen face).
@@ -236,7 +238,7 @@ def crop_around(frame: np.ndarray, box: Sequence[float],
 
 def find_face(faces: Sequence[Face], track_id: int | None = None,
               point: tuple[float, float] | None = None) -> Face:
-    """The face with ``track_id``, else the smallest face whose box holds ``point``."""
+    """Return the face with ``track_id``, else the smallest face whose box holds ``point``."""
     if track_id is not None:
         for face in faces:
             if face.track_id == track_id:
@@ -294,7 +296,7 @@ class LiveView:
             return self._viewers
 
     def push_frame(self, frame: np.ndarray, faces: list[Face], stamp_ns: int = 0) -> None:
-        """The newest image and its identified faces (the frame is not modified)."""
+        """Take the newest image and its identified faces (the frame is not modified)."""
         with self._lock:
             self._frame = (frame, list(faces), stamp_ns)
             self._frame_seq += 1
@@ -476,7 +478,7 @@ class OperatorApp:
                                     f'send it as {TOKEN_HEADER} or Authorization: Bearer')
         if request.method == 'POST' and request.path != '/login' \
                 and not self._csrf_ok(request):
-            return _json_error(403, 'the request lacks the page\'s CSRF token: reload the '
+            return _json_error(403, "the request lacks the page's CSRF token: reload the "
                                     'page and try again')
         response = await handler(request)
         if not response.prepared:
@@ -599,7 +601,7 @@ class OperatorApp:
         except BackendUnavailable as error:
             return _json_error(503, str(error))
         return web.json_response({'people': [{'name': name, 'count': int(counts[name])}
-                                              for name in sorted(counts)]})
+                                             for name in sorted(counts)]})
 
     async def _status(self, request: web.Request) -> web.Response:
         return web.json_response({'nodes': self.live.statuses(),
@@ -675,8 +677,10 @@ class OperatorApp:
     async def _read_upload(self, request: web.Request, limit: int
                            ) -> tuple[str, list[tuple[str, bytes]]]:
         """
-        Name and photos of a multipart upload, read in memory (never spooled to disk:
-        face photos are personal data) and refused past ``limit`` bytes in all.
+        Read the name and photos of a multipart upload, in memory.
+
+        Never spooled to disk: face photos are personal data. Refused past ``limit`` bytes
+        in all.
         """
         if not request.content_type.startswith('multipart/'):
             raise _HttpProblem(400, 'send the photos as multipart/form-data')
@@ -723,6 +727,7 @@ class OperatorApp:
 
 
 class _HttpProblem(Exception):
+
     def __init__(self, status: int, message: str):
         super().__init__(message)
         self.status = status
@@ -772,8 +777,9 @@ def _secure_headers(headers) -> None:
 
 class WebServer:
     """
-    Runs an OperatorApp on its own asyncio loop in a daemon thread, beside rclpy's
-    executor, so neither blocks the other.
+    Runs an OperatorApp on its own asyncio loop in a daemon thread.
+
+    It runs beside rclpy's executor, so neither blocks the other.
     """
 
     def __init__(self, operator_app: OperatorApp):

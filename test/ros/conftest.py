@@ -62,12 +62,15 @@ class _BuildMissingItem(pytest.Item):
 
 
 class _BuildMissingModule(pytest.File):
+
     def collect(self):
         yield _BuildMissingItem.from_parent(self, name='ros_package_is_built')
 
 
 def pytest_pycollect_makemodule(module_path, parent):
     """
+    Turn each test file here into one failing test when the package is not built.
+
     Without a build, each test file here becomes one test that fails with the build hint
     (importing it would fail on the missing messages with a less helpful message).
     """

@@ -103,7 +103,11 @@ def _installed_python_dirs() -> list[Path]:
 
 
 def sourced_environment() -> dict[str, str]:
-    """The environment a shell has after `source scripts/ros_env.sh` (pip or system ROS 2)."""
+    """
+    Return the environment a shell has after `source scripts/ros_env.sh`.
+
+    This works with a pip or a system ROS 2.
+    """
     script = f'source {str(REPO / "scripts" / "ros_env.sh")!r} >/dev/null && env -0'
     env = dict(os.environ, FR_WS=str(WORKSPACE))
     result = subprocess.run(['bash', '-c', script], env=env, capture_output=True, timeout=60,
@@ -332,7 +336,11 @@ class RosProbe:
         return QoSProfile(depth=depth, reliability=ReliabilityPolicy.BEST_EFFORT)
 
     def publisher(self, topic: str, msg_type: type, qos=None):
-        """A publisher; reliable depth 10 by default (it also reaches best-effort readers)."""
+        """
+        Create a publisher; reliable depth 10 by default.
+
+        Reliable is the default because it also reaches best-effort readers.
+        """
         return self.node.create_publisher(msg_type, topic, qos or self.reliable_qos())
 
     def collect(self, topic: str, msg_type: type, qos=None) -> Collector:
@@ -394,7 +402,7 @@ def _wait_until(condition: Callable[[], bool], timeout: float, what: str) -> Non
 
 @contextlib.contextmanager
 def ros_session(child_env: dict[str, str] | None = None):
-    """A RosSession for the duration of the block (domain id reserved, scratch folder)."""
+    """Provide a RosSession for the duration of the block (domain id reserved, scratch folder)."""
     env = child_env if child_env is not None else activate_install_space()
     from face_recognition_ros.node_support import reserved_domain_id
 
@@ -408,5 +416,5 @@ def ros_session(child_env: dict[str, str] | None = None):
 
 
 def stamp_of(msg) -> int:
-    """A message's header stamp in nanoseconds."""
+    """Return a message's header stamp in nanoseconds."""
     return int(msg.header.stamp.sec) * 1_000_000_000 + int(msg.header.stamp.nanosec)

@@ -61,6 +61,7 @@ class MjpegCamera:
         frames, camera = self.frames, self
 
         class Handler(http.server.BaseHTTPRequestHandler):
+
             def do_GET(self):  # noqa: N802 - http.server's name
                 self.send_response(200)
                 self.send_header('Content-Type', 'multipart/x-mixed-replace; boundary=frame')
@@ -110,7 +111,7 @@ def camera():
 
 def _source_status(diagnostics, since: int, wanted, timeout: float = 15.0
                    ) -> DiagnosticStatus:
-    """The first video_source status after message ``since`` that satisfies ``wanted``."""
+    """Return the first video_source status after message ``since`` that satisfies ``wanted``."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for message in diagnostics.messages[since:]:

@@ -50,7 +50,7 @@ def _header(stamp_ns=1_700_000_000_123_456_789, frame_id='camera_optical'):
 
 
 def _image_msg(pixels: np.ndarray, encoding: str, padding: int = 0) -> Image:
-    """An Image the way a driver with row padding would send it."""
+    """Build an Image the way a driver with row padding would send it."""
     height, width = pixels.shape[:2]
     rows = pixels.reshape(height, -1)
     step = rows.shape[1] + padding
@@ -86,6 +86,8 @@ def test_image_encodings_convert_to_bgr(photo, encoding, to_encoding, padding, u
 @pytest.mark.parametrize('padding', [0, 13])
 def test_big_endian_flag_on_8_bit_images_changes_nothing(photo, padding, use_cv_bridge):
     """
+    Check that the big-endian flag on 8-bit images changes nothing.
+
     Some drivers set is_bigendian on 8-bit images, where it means nothing: the built-in
     conversion ignores it, and cv_bridge (whose byte swap breaks on NumPy 2) must too.
     """
@@ -147,6 +149,8 @@ def test_non_image_arrays_are_refused():
 @pytest.mark.parametrize('encoding,dtype', [('16UC1', '<u2'), ('32FC1', '<f4')])
 def test_unsupported_encoding_is_refused_with_advice(photo, encoding, dtype, use_cv_bridge):
     """
+    Check that an unsupported encoding is refused with advice.
+
     Depth and float images are refused the same way with and without cv_bridge (which
     would otherwise turn a depth map into a grey picture).
     """
@@ -274,6 +278,8 @@ def test_an_unknown_face_with_a_nearest_person_gets_a_second_hypothesis():
 
 def test_scores_of_real_faces_mean_confidence_in_their_class(obama_biden_dir):
     """
+    Check that the scores of real faces mean confidence in their class.
+
     A real stranger's face is published as 'unknown' with a score near 1 (before: the
     nearest person's confidence, about 0.01), a real known face with its name above 0.5.
     """
@@ -361,6 +367,8 @@ def test_stamp_pairing_pairs_equal_stamps_in_any_arrival_order():
 
 def test_stamp_pairing_counts_and_reports_repeated_stamps():
     """
+    Check that stamp pairing counts and reports repeated stamps.
+
     Stamps all 0 (use_sim_time without /clock): the older image is dropped and counted,
     and the caller is told, instead of one image silently standing for another.
     """
@@ -428,6 +436,8 @@ def test_repeat_limited_log_shows_each_problem_once_then_counts_repeats():
 
 def test_repeat_limited_log_counts_a_problem_with_other_values_as_the_same_kind():
     """
+    Check that a problem with other values counts as the same kind.
+
     A publisher sending ever other wrong sizes logged one line per message: the key was
     the whole text, numbers and all. Found by test_hostile_input.py.
     """
@@ -452,6 +462,8 @@ def test_repeat_limited_log_counts_a_problem_with_other_values_as_the_same_kind(
 
 def test_repeat_limited_log_on_a_ros_logger_logs_warnings_and_errors_alike(capfd):
     """
+    Check that warnings and errors alike are logged on a ROS logger.
+
     rclpy refuses two severities from one line of code: a warning and then an error
     through RepeatLimitedLog raised ValueError and killed the recognizer's frame thread
     (a refused enrollment, then an image of a wrong encoding).
@@ -469,6 +481,8 @@ def test_repeat_limited_log_on_a_ros_logger_logs_warnings_and_errors_alike(capfd
 
 def test_core_warnings_reach_the_ros_log_once_per_kind_and_interval(capfd):
     """
+    Check that core warnings reach the ROS log once per kind and interval.
+
     The core warns once per bad box it drops: 1311 lines came from one recognizer in a
     minute of generated detections (test_hostile_input.py).
     """

@@ -127,7 +127,7 @@ def test_broken_images_are_logged_and_the_node_keeps_running(
 
 
 def test_diagnostics_report_rate_latency_and_drops(probe, image_pub, detections,
-                                                  fixture_image):
+                                                   fixture_image):
     diagnostics = probe.collect('/diagnostics', DiagnosticArray)
     send_and_wait(image_pub, detections,
                   probe.image_msg(fixture_image('obama_biden/obama.jpg'), BASE_STAMP_NS + 9))
@@ -282,6 +282,8 @@ def test_video_source_refuses_a_missing_file_with_advice(start_node, ros_session
 def test_video_source_looping_a_folder_without_readable_images_says_so_once(
         start_node, ros_session):
     """
+    Check that looping a folder without readable images says so once.
+
     loop: true over nothing readable must not rewind forever (a spinning core and a
     warning per pass, thousands a second), but say once what is wrong.
     """

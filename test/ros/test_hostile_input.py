@@ -94,7 +94,7 @@ any_float = st.one_of(st.floats(allow_nan=True, allow_infinity=True),
 
 @st.composite
 def stamps(draw):
-    """A stamp as any publisher may set it: real, zero, negative, nanoseconds >= 1e9."""
+    """Draw a stamp as any publisher may set it: real, zero, negative, nanoseconds >= 1e9."""
     from builtin_interfaces.msg import Time
 
     return Time(sec=draw(st.integers(-2**31, 2**31 - 1)),
@@ -185,7 +185,7 @@ def nodes(ros_session):
 
 @pytest.fixture(scope='module')
 def wire(nodes):
-    """The probe with a publisher on every input and a collector on every output."""
+    """Return the probe with a publisher on every input and a collector on every output."""
     probe = ros_harness.RosProbe('hostile_input_probe')
     reliable = probe.reliable_qos(depth=100)
     wire = type('Wire', (), {})()
@@ -344,7 +344,7 @@ def test_afterwards_no_callback_failed_and_each_problem_was_logged_once_per_inte
 # --- Helpers ------------------------------------------------------------------------------------
 
 def small_real_frame():
-    """A 160x90 frame of the clip: real pixels, cheap to send 1000 times."""
+    """Return a 160x90 frame of the clip: real pixels, cheap to send 1000 times."""
     import cv2
 
     capture = cv2.VideoCapture(str(CLIP_FRAME))
@@ -369,8 +369,10 @@ def problem_lines(output: str) -> list[tuple[float, str]]:
 
 def problem_kind(message: str) -> str:
     """
-    What stays of a log message when the values in it go: numbers, quoted strings,
-    lists (as node_support.logs.problem_kind sees it).
+    Return what stays of a log message when the values in it go.
+
+    The values are numbers, quoted strings and lists (as node_support.logs.problem_kind
+    sees it).
     """
     message = re.sub(r'\(and \d+ more times\)', '', message)
     message = re.sub(r"'[^']*'|\"[^\"]*\"|\[[^\]]*\]", '<v>', message)

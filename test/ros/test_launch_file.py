@@ -53,9 +53,10 @@ NODES_OF = {'face_pipeline': ('face_detector', 'face_recognizer')}
 # Declared by rclpy itself (or by QoS overriding), not by our nodes.
 FRAMEWORK_PARAMETERS = {'use_sim_time', 'start_type_description_service'}
 
+
 def _have_launch() -> bool:
     """
-    Is the real launch package installed (an apt ROS 2, or the underlay)?
+    Check whether the real launch package is installed (an apt ROS 2, or the underlay).
 
     Looked up, not imported: importing launch makes its LaunchLogger the logger class, so
     every logger created afterwards in this test process stops propagating and caplog in
@@ -73,11 +74,13 @@ HAVE_LAUNCH = _have_launch()
 # --- The launch file, evaluated with stand-ins --------------------------------------------------
 
 class _Recorded:
+
     def __init__(self, *args, **kwargs):
         self.args, self.kwargs = args, kwargs
 
 
 class _LaunchConfiguration:
+
     def __init__(self, name):
         self.name = name
 
@@ -86,6 +89,7 @@ class _LaunchConfiguration:
 
 
 class _FindPackageShare:
+
     def __init__(self, package):
         self.package = package
 
@@ -117,7 +121,7 @@ def _stub_modules() -> dict[str, types.ModuleType]:
 
 
 def evaluate_launch_file(monkeypatch, **arguments) -> tuple[list[str], list[dict]]:
-    """(declared argument names, keyword arguments of every Node it starts)."""
+    """Return (declared argument names, keyword arguments of every Node it starts)."""
     with monkeypatch.context() as patch:
         for name, stub in _stub_modules().items():
             patch.setitem(sys.modules, name, stub)
@@ -177,8 +181,9 @@ def test_launch_starts_installed_executables_with_the_installed_parameter_file(m
 
 
 def test_launch_arguments_become_parameters_remappings_and_namespace(monkeypatch):
-    arguments = dict(image='/camera/image_raw', video_source='0', gallery='/data/people.npz',
-                     detector_backend='facedetect', namespace='robot1')
+    arguments = {'image': '/camera/image_raw', 'video_source': '0',
+                 'gallery': '/data/people.npz', 'detector_backend': 'facedetect',
+                 'namespace': 'robot1'}
     _, nodes = evaluate_launch_file(monkeypatch, use_composition='false', **arguments)
     _, composed = evaluate_launch_file(monkeypatch, **arguments)
     by_name = {node['executable']: node for node in nodes + composed}

@@ -81,7 +81,7 @@ class _StandInTimeSynchronizer:
 
 @pytest.fixture
 def stand_in_message_filters(monkeypatch):
-    """The real message_filters where installed, else the stand-in above."""
+    """Return the real message_filters where installed, else the stand-in above."""
     if message_pairing.message_filters is not None:
         return message_pairing.message_filters
     module = types.SimpleNamespace(Subscriber=_StandInSubscriber,
@@ -108,8 +108,10 @@ _ARRIVALS = [(0, 0), (1, 0), (0, 1), (1, 1), (0, 2), (0, 3), (1, 3), (1, 4), (0,
 
 def _pairs_of(feed, arrivals, jitter_ns: int = 0) -> list[tuple[int, int]]:
     """
-    Feed (stream, frame) arrivals to ``feed(stream, msg)``; the detections of frame k
-    are stamped ``jitter_ns`` later than its image (another detector's own clock).
+    Feed (stream, frame) arrivals to ``feed(stream, msg)``.
+
+    The detections of frame k are stamped ``jitter_ns`` later than its image (another
+    detector's own clock).
     """
     for stream, frame in arrivals:
         stamp = _BASE + frame * _PERIOD + (jitter_ns if stream == 1 else 0)
@@ -205,6 +207,8 @@ def test_with_message_filters_unpaired_detections_are_counted_and_reported(
 def test_a_stamp_before_1970_does_not_block_the_pairing(ros_session, stand_in_message_filters,
                                                         capfd):
     """
+    Check that a stamp before 1970 does not block the pairing.
+
     message_filters' TimeSynchronizer raised on a negative stamp with its lock held, and
     the next message blocked the node's executor for good (found by test_hostile_input.py:
     the recognizer then answered no frame and no service).

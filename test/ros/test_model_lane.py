@@ -51,6 +51,7 @@ class OneThreadModel:
 
 
 class _Logger:
+
     def __init__(self):
         self.errors = []
 

@@ -25,7 +25,7 @@ import pytest
 
 # Allocates and frees four frame-sized buffers (as receiving one 640x480 image does) 100
 # times and prints the page faults that took, after printing what keep_frame_buffers said.
-FRAME_ALLOCATIONS = '''
+FRAME_ALLOCATIONS = """
 import resource
 from face_recognition_ros.node_support import keep_frame_buffers
 print(keep_frame_buffers())
@@ -37,7 +37,7 @@ before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 for _ in range(100):
     receive_one_frame()
 print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
-'''
+"""
 
 
 def _page_faults(keep: str) -> tuple[str, int]:
@@ -87,7 +87,11 @@ sys.exit(run_node(Flaky))
 
 
 def test_a_failing_callback_is_logged_and_the_node_keeps_running(ros_session):
-    """rclpy lets a callback's exception end spin(): the node must survive it instead."""
+    """
+    Check that a node survives a failing callback and keeps running.
+
+    rclpy lets a callback's exception end spin(): the node must survive it instead.
+    """
     import ros_harness
 
     process = ros_harness.NodeProcess('flaky', [sys.executable, '-c', _FAILING_NODE],

@@ -174,6 +174,8 @@ def test_bad_images_are_logged_and_the_node_carries_on(feed, overlay):
 
 def test_two_kinds_of_bad_image_in_a_row_are_both_logged(feed, overlay):
     """
+    Check that two kinds of bad image in a row are both logged.
+
     A zero-size image and then a truncated one: the second is another problem and must
     not be hidden by the throttle of the first (rclpy throttles per line of code).
     """

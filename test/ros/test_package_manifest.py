@@ -13,9 +13,11 @@
 # limitations under the License.
 
 """
-package.xml against the code: every ROS package the nodes, conversions and launch file
-import is declared, so `rosdep install --from-paths src --ignore-src` on an apt ROS 2
-installs what `ros2 launch face_recognition ...` needs.
+Test package.xml against the code.
+
+Every ROS package the nodes, conversions and launch file import is declared, so
+`rosdep install --from-paths src --ignore-src` on an apt ROS 2 installs what
+`ros2 launch face_recognition ...` needs.
 """
 
 from __future__ import annotations

@@ -320,6 +320,8 @@ def test_the_gallery_size_is_on_diagnostics(camera, probe):
 def test_slop_pairing_and_a_threshold_override_that_is_not_saved(ros_session, gallery_path,
                                                                  module_probe, detector):
     """
+    Check slop pairing and a threshold override that is not saved.
+
     A second recognizer (namespace 'strict'): stamps 4 ms apart pair with sync_slop, and
     match_threshold 0.99 makes everyone unknown for this run without changing the file.
     """

@@ -85,8 +85,9 @@ def _outputs(probe) -> dict:
 
 def _wait_for_more(collector, count: int, timeout: float) -> float:
     """
-    Seconds until ``collector`` holds more than ``count`` messages (AssertionError after
-    ``timeout``).
+    Return the seconds until ``collector`` holds more than ``count`` messages.
+
+    Raises AssertionError after ``timeout``.
     """
     start = time.monotonic()
     collector.wait_for_count(count + 1, timeout=timeout)

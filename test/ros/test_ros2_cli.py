@@ -13,8 +13,10 @@
 # limitations under the License.
 
 """
-The package as an apt ROS 2 user drives it: ``ros2 launch``, ``ros2 node list``,
-``ros2 topic echo``, ``ros2 service call``, ``ros2 param describe``, then Ctrl-C.
+Test the package as an apt ROS 2 user drives it.
+
+The user runs ``ros2 launch``, ``ros2 node list``, ``ros2 topic echo``,
+``ros2 service call``, ``ros2 param describe``, then Ctrl-C.
 
 These are the real upstream command-line tools: an apt ROS 2 has them, and for the pip
 wheels scripts/build_ros_underlay.sh builds them from ../shared/ros2_src. Where neither is

@@ -113,7 +113,7 @@ def screenshot(page, name: str, element: str | None = None) -> np.ndarray:
 # --- HTTP -------------------------------------------------------------------------------------
 
 def fetch(url: str, path: str, method: str = 'GET', body: bytes | None = None,
-         headers: dict | None = None, read_limit: int | None = None):
+          headers: dict | None = None, read_limit: int | None = None):
     """(status, headers, body) of one request; ``read_limit`` for endless streams."""
     parts = urllib.parse.urlsplit(url)
     connection = HTTPConnection(parts.hostname, parts.port, timeout=30)
@@ -155,6 +155,8 @@ def served_url(process) -> str:
 @pytest.fixture(scope='module')
 def system(ros_session, tmp_path_factory):
     """
+    Start the nodes behind the page, with Lin enrolled.
+
     video_source (clip, looping, 10 frames/s) -> face_pipeline -> face_web; Lin enrolled
     through the page's upload, nobody else.
     """
@@ -191,8 +193,9 @@ def open_page(page, url: str):
 
 def wait_for_face(page, name: str, timeout_s: float = 60.0, with_unknown: int = 0) -> dict:
     """
-    A face the page lists as in view, by name, while at least ``with_unknown`` other
-    faces are unknown.
+    Wait for and return a face the page lists as in view, by name.
+
+    The face must be listed while at least ``with_unknown`` other faces are unknown.
     """
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -208,8 +211,10 @@ def wait_for_face(page, name: str, timeout_s: float = 60.0, with_unknown: int = 
 
 def wait_for_stranger(page) -> dict:
     """
-    An unknown face of a crowd scene: with two or more unknown faces in view it is not
-    Lin at the start of his scene (a new track is unknown until it is recognised).
+    Wait for and return an unknown face of a crowd scene.
+
+    With two or more unknown faces in view it is not Lin at the start of his scene (a new
+    track is unknown until it is recognised).
     """
     return wait_for_face(page, 'unknown', with_unknown=1)
 
@@ -225,8 +230,10 @@ def click_face(page, face: dict) -> None:
 
 def open_enroll_form_on_a_stranger(page) -> None:
     """
-    Click a stranger's face until the name form opens (the scene may cut, or the face
-    move away, between reading the boxes and the click: the page then says so).
+    Click a stranger's face until the name form opens.
+
+    The scene may cut, or the face move away, between reading the boxes and the click: the
+    page then says so.
     """
     for _ in range(10):
         click_face(page, wait_for_stranger(page))
@@ -407,7 +414,7 @@ def test_a_wrong_token_gets_401_and_no_data(system, start_node, page):
             assert status == 401, (path, headers, status)
             assert LIN.encode() not in body and b'csrf-token' not in body, (path, body[:200])
     status, _, body = fetch(url, '/api/forget', 'POST', json.dumps({'name': LIN}).encode(),
-                           {'Content-Type': 'application/json'})
+                            {'Content-Type': 'application/json'})
     assert status == 401
     for _ in range(10):  # 503 until this new node has discovered the recognizer's services
         status, _, body = fetch(url, '/api/people', headers={'X-Face-Web-Token': TOKEN})

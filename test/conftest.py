@@ -56,7 +56,7 @@ def faceapi_dir() -> Path:
 
 @pytest.fixture(scope='session')
 def detector():
-    """The default YuNet detector (default runtime and thresholds), shared by all tests."""
+    """Return the YuNet detector with default runtime and thresholds, shared by all tests."""
     from face_recognition_ros.core.detection import YuNetDetector
 
     return YuNetDetector()
@@ -64,7 +64,7 @@ def detector():
 
 @pytest.fixture(scope='session')
 def embedder():
-    """The default SFace embedder (default runtime), shared by all tests."""
+    """Return the SFace embedder with the default runtime, shared by all tests."""
     from face_recognition_ros.core.embedding import SFaceEmbedder
 
     return SFaceEmbedder()
@@ -73,7 +73,7 @@ def embedder():
 # --- PostgreSQL (the gallery's fleet backend) --------------------------------------------
 @pytest.fixture(scope='session')
 def postgres_server():
-    """A real PostgreSQL server of this test session (test/postgres_server.py)."""
+    """Provide a real PostgreSQL server for this test session (test/postgres_server.py)."""
     import sys
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     pytest.importorskip('psycopg', reason='psycopg 3 is needed for the PostgreSQL gallery')
@@ -85,4 +85,3 @@ def postgres_server():
     server = module.PostgresServer(bindir)
     yield server
     server.close()
-

@@ -60,6 +60,7 @@ def ensure_installed() -> tuple[Path | None, str]:
 
 
 class PostgresServer:
+
     def __init__(self, bindir: Path):
         self.bindir = bindir
         self.root = Path(tempfile.mkdtemp(prefix='fr-pg-'))
@@ -102,7 +103,7 @@ class PostgresServer:
             return cursor.fetchall() if cursor.description else None
 
     def new_database(self, owner: str = 'postgres') -> str:
-        """A fresh, empty database; its name."""
+        """Create a fresh, empty database; return its name."""
         name = f'gallery_{next(_NAMES)}'
         self.sql('postgres', f'CREATE DATABASE {name} OWNER {owner}')
         return name

@@ -304,8 +304,8 @@ READ_ONLY_FOLDER = (
 
 
 def test_read_only_gallery_folder_claims_no_removal_and_says_what_to_do(gallery_path,
-                                                                         people_dir,
-                                                                         tmp_path):
+                                                                        people_dir,
+                                                                        tmp_path):
     path = tmp_path / 'g.npz'
     shutil.copy(gallery_path, path)
     before = path.read_bytes()

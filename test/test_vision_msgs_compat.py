@@ -13,6 +13,8 @@
 # limitations under the License.
 
 """
+Check that compat/vision_msgs defines exactly what upstream vision_msgs does.
+
 compat/vision_msgs (the stand-in for machines without ../shared) defines exactly what
 upstream vision_msgs defines for the messages it carries, so the two cannot drift.
 

@@ -29,7 +29,7 @@ import pytest
 
 @pytest.fixture(scope='module')
 def faces(detector, obama_biden_dir):
-    """name -> (image, best detection) for the Obama/Biden photos."""
+    """Map name -> (image, best detection) for the Obama/Biden photos."""
     found = {}
     for name in ('obama', 'obama2', 'biden'):
         image = load_image(obama_biden_dir / f'{name}.jpg')

@@ -28,16 +28,14 @@ import os
 from pathlib import Path
 import sys
 
-import cv2
-from face_recognition_ros.core import open_set
-from face_recognition_ros.core.gallery import Gallery
-from face_recognition_ros.core.pipeline import FacePipeline
-from face_recognition_ros.core.types import UNKNOWN
-import numpy as np
-import pytest
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'fixtures'))
 import crossing  # noqa: E402  (the scene generator lives with the fixtures)
+import cv2  # noqa: E402
+from face_recognition_ros.core import open_set  # noqa: E402
+from face_recognition_ros.core.gallery import Gallery  # noqa: E402
+from face_recognition_ros.core.pipeline import FacePipeline  # noqa: E402
+from face_recognition_ros.core.types import UNKNOWN  # noqa: E402
+import pytest  # noqa: E402
 
 SEEDS = range(*map(int, os.environ.get('FR_CROSSING_SEEDS', '0-100').split('-')))
 """Seeds 0-99; ``FR_CROSSING_SEEDS=100-300`` runs others (docs/accuracy.md)."""
@@ -45,7 +43,7 @@ SEEDS = range(*map(int, os.environ.get('FR_CROSSING_SEEDS', '0-100').split('-'))
 
 @pytest.fixture(scope='module')
 def enrolled(detector, embedder):
-    """The eight people, one photo each (not the photo that walks), at the default point."""
+    """Enroll the eight people, one photo each (not the photo that walks), at the default point."""
     still = FacePipeline(detector, embedder, Gallery(embedder.model_id), tracking=False)
     gallery = Gallery(embedder.model_id)
     for person in crossing.PEOPLE:

@@ -219,7 +219,7 @@ def test_onnxruntime_repair_leaves_the_shipped_files_unchanged(tmp_path):
 
 # ---------------------------------------------------------------- hard light (issue 12.4)
 def _hard_light_photos(fixtures_dir):
-    """The single-face fixture photos: 8 people x 2 tight 150 px crops, Obama, Biden."""
+    """Load the single-face fixture photos: 8 people x 2 tight 150 px crops, Obama, Biden."""
     paths = sorted((fixtures_dir / 'faceapi').glob('*/*.png'))
     paths += [fixtures_dir / 'obama_biden' / name
               for name in ('obama.jpg', 'obama2.jpg', 'biden.jpg')]
@@ -251,8 +251,10 @@ def _framed(image):
 @pytest.mark.parametrize('noise_sigma, at_least', [(0.0, 1.0), (6.0, 0.9)])
 def test_side_lit_dark_faces_are_found(fixtures_dir, noise_sigma, at_least):
     """
-    Side-lit, gamma-3 dark faces, tight and framed: the old detector missed 1 to 14 of
-    21 (18/21 framed and 20/21 tight without noise; 7 and 14 with noise 6).
+    Find side-lit, gamma-3 dark faces, tight and framed.
+
+    The old detector missed 1 to 14 of 21 (18/21 framed and 20/21 tight without noise;
+    7 and 14 with noise 6).
     """
     photos = _hard_light_photos(fixtures_dir)
     detector = YuNetDetector(num_threads=1)
@@ -272,8 +274,10 @@ def test_hard_light_can_be_switched_off(fixtures_dir):
 
 def test_normal_frames_give_the_same_faces_as_without_hard_light(fixtures_dir):
     """
-    The extra passes only run on dark or flat frames without a face: everything else is
-    detected exactly as before, so normal frames lose neither speed nor faces.
+    Run the extra passes only on dark or flat frames without a face.
+
+    Everything else is detected exactly as before, so normal frames lose neither speed nor
+    faces.
     """
     capture = cv2.VideoCapture(str(fixtures_dir / 'hamilton' / 'short_hamilton_clip.mp4'))
     frames = []

@@ -228,7 +228,7 @@ def test_forget_leaves_no_row_of_the_person(postgres_server):
 
 
 def test_a_read_only_role_loads_and_follows_but_cannot_change(postgres_server, monkeypatch):
-    """README's advice: robots that only recognise get SELECT, operators may edit."""
+    """Follow README's advice: robots that only recognise get SELECT, operators may edit."""
     from postgres_server import ROBOT_PASSWORD
 
     database = postgres_server.new_database()

@@ -37,6 +37,7 @@ import pytest
 
 
 class _FakeDetection:
+
     def __init__(self, left, top, width, height, confidence, class_id=0):
         self.Left, self.Top, self.Width, self.Height = left, top, width, height
         self.Right, self.Bottom = left + width, top + height
@@ -57,6 +58,7 @@ def fake_jetson(monkeypatch):
     results = []
 
     class detectNet:  # noqa: N801 - the real class is named so.
+
         def __init__(self, *args, **kwargs):
             calls['created'].append((args, kwargs))
 

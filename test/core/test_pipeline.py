@@ -252,8 +252,10 @@ def test_draw_faces_scales_with_image(size):
 
 def _side_lit_gamma3(image, from_left, seed):
     """
-    Light falling off linearly to 10 % across the photo, gamma 3, sensor noise of 6
-    grey levels: a dim room lit from one window.
+    Darken a photo as in a dim room lit from one window.
+
+    Light falling off linearly to 10 % across the photo, gamma 3, sensor noise of 6 grey
+    levels.
     """
     ramp = np.linspace(1.0, 0.1, image.shape[1], dtype=np.float32)
     ramp = ramp if from_left else ramp[::-1]
@@ -264,9 +266,10 @@ def _side_lit_gamma3(image, from_left, seed):
 
 def test_dark_faces_get_landmarks_found_again(detector, embedder, faceapi_dir):
     """
-    Hard light (issue 12.4): the landmarks of a dark face are found again on a
-    contrast-normalised copy, so more side-lit dark faces are named right; on normally lit
-    photos the landmarks and names are exactly those without it.
+    Find a dark face's landmarks again on a contrast-normalised copy (hard light, issue 12.4).
+
+    So more side-lit dark faces are named right; on normally lit photos the landmarks and
+    names are exactly those without it.
     """
     people = sorted(path for path in faceapi_dir.iterdir() if path.is_dir())
     gallery = Gallery(embedder.model_id)

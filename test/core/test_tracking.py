@@ -173,6 +173,8 @@ def test_decisive_answers_need_fewer_embeddings_than_close_calls():
 
 def test_track_without_votes_is_uncertain_not_an_error():
     """
+    Treat a track without votes as uncertain, not as an error.
+
     A face whose embedding failed (no landmarks) has no votes yet; asking whether it needs
     an embedding must answer, not raise (it crashed the recognizer node once).
     """
@@ -187,6 +189,8 @@ def test_track_without_votes_is_uncertain_not_an_error():
 
 def test_a_name_is_published_only_once_identifications_agree():
     """
+    Publish a name only once identifications agree.
+
     A close call is a candidate (pending, shown as nearest_name), two agreeing a name;
     one decisive identification (far above the threshold) names at once.
     """

@@ -13,10 +13,11 @@
 # limitations under the License.
 
 """
-The operator page's ROS-free parts that need no browser: reading a photo's size from its
-header (the guard against decompression bombs), the crop of a clicked face, the settings
-that would expose the gallery. The page itself is tested in a real browser against the
-real nodes in test/ros/test_web_page.py.
+The operator page's ROS-free parts that need no browser.
+
+Reading a photo's size from its header (the guard against decompression bombs), the crop
+of a clicked face, the settings that would expose the gallery. The page itself is tested in
+a real browser against the real nodes in test/ros/test_web_page.py.
 """
 
 from __future__ import annotations

@@ -142,8 +142,10 @@ def test_an_unreadable_photo_is_skipped_and_reported(tmp_path):
 
 def test_evaluate_embeds_faces_the_way_the_users_pipeline_does(tmp_path):
     """
-    evaluate measures the pipeline users run: same detector, landmark handling,
-    alignment and embedder, so the report follows any change to them (issue 12).
+    Check that evaluate measures the pipeline users run (issue 12).
+
+    Same detector, landmark handling, alignment and embedder, so the report follows any
+    change to them.
     """
     from face_recognition_ros.core.image_io import load_image
     import numpy as np

@@ -253,7 +253,7 @@ def test_an_unreadable_photo_stops_training_before_it_starts(tmp_path, monkeypat
     (tmp_path / 'b' / 'broken.png').write_bytes(b'\x89PNG\r\n\x1a\n damaged')
     monkeypatch.setattr(train, 'train_one_epoch', lambda *args, **kwargs: pytest.fail(
         'training started although a photo cannot be read'))
-    with pytest.raises(SystemExit, match=r"1 training photo\(s\) cannot be read.*broken.png"):
+    with pytest.raises(SystemExit, match=r'1 training photo\(s\) cannot be read.*broken.png'):
         run_train(tmp_path, tmp_path / 'out', '--epochs', '1')
 
 
@@ -273,8 +273,10 @@ def test_photos_that_are_not_face_crops_are_warned_about(tmp_path, caplog):
 
 
 def test_enrolling_beside_a_classifier_keeps_the_trained_people_named(trained, data_dir,
-                                                                        tmp_path):
+                                                                      tmp_path):
     """
+    Keep the trained people named when an enrollment adds a person beside a classifier.
+
     An enrollment adds a person to the gallery; it must not make the trained ones
     ``unknown`` (the pipeline used to switch from the classifier to the gallery alone).
     """

@@ -235,7 +235,7 @@ def is_dark_or_flat(frame: np.ndarray) -> bool:
 
 def contrast_normalised(frame: np.ndarray) -> np.ndarray:
     """
-    A copy of a BGR frame with shadows lifted and contrast equalised locally (CLAHE).
+    Return a copy of a BGR frame with shadows lifted and contrast equalised locally (CLAHE).
 
     Noise is smoothed first (5x5 median). Only the lightness (L of Lab) changes, so colours
     keep their hue. A gamma chosen from the frame's own median brings that median to
@@ -264,7 +264,6 @@ def contrast_normalised(frame: np.ndarray) -> np.ndarray:
 def _check_range(name: str, value: float, low: float, high: float) -> None:
     if not low <= float(value) <= high:
         raise FaceRecognitionError(f'{name} must be in [{low}, {high}], got {value}.')
-
 
 
 class _OpenCvYuNet:

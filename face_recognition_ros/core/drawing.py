@@ -39,7 +39,7 @@ _FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 
 def color_for_name(name: str) -> tuple[int, int, int]:
-    """A stable, saturated BGR colour for ``name`` (red is kept for ``unknown``)."""
+    """Return a stable, saturated BGR colour for ``name`` (red is kept for ``unknown``)."""
     if name == UNKNOWN:
         return UNKNOWN_COLOR
     digest = hashlib.md5(name.encode('utf-8')).digest()

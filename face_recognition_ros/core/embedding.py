@@ -139,7 +139,6 @@ def create_embedder(backend: str = 'sface', model_path: str | os.PathLike | None
     )
 
 
-
 class _OpenCvSFace:
     """``cv2.FaceRecognizerSF``: one crop per call; it swaps BGR to RGB itself."""
 
@@ -152,7 +151,7 @@ class _OpenCvSFace:
         except cv2.error as error:
             raise ModelError(
                 f'OpenCV cannot load {os.fspath(model_path)!r} as an SFace model ({error}). '
-                "Pass an SFace ONNX file, omit model_path for the bundled one, or use "
+                'Pass an SFace ONNX file, omit model_path for the bundled one, or use '
                 "runtime='onnxruntime' (OpenCV 5 rejects the bundled file)."
             ) from error
 

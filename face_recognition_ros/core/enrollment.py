@@ -144,7 +144,7 @@ def embed_folder(folder, pipeline, people: Iterable[str] | None = None) -> Enrol
                 f'sub-folders are: {", ".join(p.name for p in subfolders) or "none"}')
     loose = _image_files(folder)
     if loose:
-        logger.warning('%d photos lie directly in %s and are ignored: put each person\'s '
+        logger.warning("%d photos lie directly in %s and are ignored: put each person's "
                        'photos in a sub-folder named after them', len(loose), folder)
     for subfolder in subfolders:
         if wanted is not None and subfolder.name not in wanted:

@@ -155,8 +155,6 @@ def _as_embedding_matrix(embeddings, what: str) -> np.ndarray:
     return np.ascontiguousarray(matrix, dtype=np.float32)
 
 
-
-
 def _check_threshold(value) -> float:
     # A value outside [-1, 1] silently names everyone (below -1) or nobody (above 1).
     threshold = float(value)
@@ -188,8 +186,10 @@ class Gallery:
                  updated: str | None = None, names: Iterable[str] = (),
                  embeddings=None, counts: Iterable[int] = (), _checked: bool = False):
         """
-        An empty gallery, or one of ``names`` whose rows ``embeddings`` are grouped by
-        person in that order, ``counts[i]`` rows each (what stores rebuild values from).
+        Build an empty gallery, or one of ``names`` with its rows grouped by person.
+
+        The rows ``embeddings`` are grouped by person in ``names`` order, ``counts[i]`` rows
+        each (what stores rebuild values from).
         """
         if not isinstance(model_id, str) or not model_id:
             raise GalleryError('a gallery needs the id of the embedding model that fills it')
@@ -234,18 +234,20 @@ class Gallery:
                 f'embeddings, threshold {self.threshold:.3f})')
 
     def _replace(self, **changes) -> 'Gallery':
-        fields = dict(model_id=self.model_id, threshold=self.threshold,
-                      calibration=self.calibration, created=self.created,
-                      updated=self.updated, names=self._names, embeddings=self._embeddings,
-                      counts=self._counts)
+        fields = {'model_id': self.model_id, 'threshold': self.threshold,
+                  'calibration': self.calibration, 'created': self.created,
+                  'updated': self.updated, 'names': self._names,
+                  'embeddings': self._embeddings, 'counts': self._counts}
         fields.update(changes)
         return Gallery(fields.pop('model_id'), fields.pop('threshold'), _checked=True,
                        **fields)
 
     def _person(self, name: str) -> int | None:
         """
-        Index of ``name`` (already validated), or None. A scan in C (about a millisecond
-        at 100,000 people): lookups come with edits, and a dict per value would cost more.
+        Return the index of ``name`` (already validated), or None.
+
+        A scan in C (about a millisecond at 100,000 people): lookups come with edits, and a
+        dict per value would cost more.
         """
         try:
             return self._names.index(name)
@@ -263,11 +265,11 @@ class Gallery:
         return list(self._names)
 
     def counts(self) -> dict[str, int]:
-        """Number of enrolled embeddings per name."""
+        """Return the number of enrolled embeddings per name."""
         return dict(zip(self._names, (int(c) for c in self._counts)))
 
     def __len__(self) -> int:
-        """Number of enrolled people (not embeddings)."""
+        """Return the number of enrolled people (not embeddings)."""
         return len(self._names)
 
     def __contains__(self, name) -> bool:
@@ -288,7 +290,7 @@ class Gallery:
         return self._labels
 
     def embeddings_of(self, name: str) -> np.ndarray:
-        """The embeddings enrolled for ``name`` (K, D), oldest first; read-only."""
+        """Return the embeddings enrolled for ``name`` (K, D), oldest first; read-only."""
         name = validate_name(name)
         i = self._person(name)
         if i is None:
@@ -302,7 +304,7 @@ class Gallery:
                     max_per_person: int = MAX_EMBEDDINGS_PER_PERSON,
                     replace: bool = False) -> 'Gallery':
         """
-        The gallery with ``embeddings`` (D,) or (K, D) added to ``name``.
+        Return the gallery with ``embeddings`` (D,) or (K, D) added to ``name``.
 
         Adding to an enrolled name extends it (more views make matching more robust); an
         embedding identical to one the person has (the same photo again) is skipped; past
@@ -349,7 +351,7 @@ class Gallery:
                              embeddings=np.concatenate([rows[:start], person, rows[end:]]))
 
     def without(self, name: str) -> 'Gallery':
-        """The gallery without ``name`` (itself when ``name`` is not enrolled)."""
+        """Return the gallery without ``name`` (itself when ``name`` is not enrolled)."""
         name = validate_name(name)
         i = self._person(name)
         if i is None:
@@ -361,11 +363,11 @@ class Gallery:
             embeddings=np.concatenate([self._embeddings[:start], self._embeddings[end:]]))
 
     def with_threshold(self, threshold: float) -> 'Gallery':
-        """The same people matched at another cosine threshold."""
+        """Return the same people matched at another cosine threshold."""
         return self._replace(threshold=_check_threshold(threshold))
 
     def with_calibration(self, calibration: Mapping) -> 'Gallery':
-        """The same people with another calibration record (a JSON object)."""
+        """Return the same people with another calibration record (a JSON object)."""
         return self._replace(calibration=calibration)
 
     # ----------------------------------------------------------------- matching
@@ -450,7 +452,7 @@ class Gallery:
 
 
 def _frozen_dict(calibration: Mapping | None) -> dict:
-    """A JSON-safe copy of ``calibration`` (stores write it as JSON)."""
+    """Return a JSON-safe copy of ``calibration`` (stores write it as JSON)."""
     if calibration is None:
         return {}
     if not isinstance(calibration, Mapping):

@@ -69,7 +69,7 @@ POSTGRESQL_SCHEMES = ('postgresql://', 'postgres://')
 
 
 def is_database_location(location) -> bool:
-    """True when ``location`` names a PostgreSQL database rather than a file."""
+    """Return True when ``location`` names a PostgreSQL database rather than a file."""
     return isinstance(location, str) and location.startswith(POSTGRESQL_SCHEMES)
 
 
@@ -108,7 +108,7 @@ class GalleryStore:
 
     @property
     def healthy(self) -> bool:
-        """False while the store cannot be reached (the last value stays in use)."""
+        """Return False while the store cannot be reached (the last value stays in use)."""
         return True
 
     @property
@@ -129,7 +129,7 @@ class GalleryStore:
 def open_gallery_store(location, model_id: str | None, *, create: bool = True,
                        threshold: float | None = None) -> GalleryStore:
     """
-    The store at ``location`` (a file path or a ``postgresql://`` URI).
+    Open the store at ``location`` (a file path or a ``postgresql://`` URI).
 
     ``model_id`` is the embedding model of the caller: a store made with another model is
     refused (``GalleryError``); None accepts any (tools that list or remove people).
@@ -257,7 +257,7 @@ def check_model(gallery: Gallery, expected_model_id: str | None, where: str) -> 
 
 
 def gallery_from_arrays(embeddings: np.ndarray, labels: np.ndarray, metadata) -> Gallery:
-    """A Gallery from the three parts of the file format (rows in any person order)."""
+    """Build a Gallery from the three parts of the file format (rows in any person order)."""
     if not isinstance(metadata, dict):
         raise GalleryError('metadata is not a JSON object')
     if metadata.get('format_version') != FORMAT_VERSION:
@@ -276,9 +276,9 @@ def gallery_from_arrays(embeddings: np.ndarray, labels: np.ndarray, metadata) ->
     if labels.ndim != 1 or labels.shape[0] != embeddings.shape[0] or (
             labels.size and (labels.min() < 0 or labels.max() >= len(names))):
         raise GalleryError('labels do not match the embeddings and names')
-    common = dict(calibration=metadata.get('calibration') or {},
-                  created=str(metadata.get('created') or _now_iso()),
-                  updated=str(metadata.get('updated') or '') or None)
+    common = {'calibration': metadata.get('calibration') or {},
+              'created': str(metadata.get('created') or _now_iso()),
+              'updated': str(metadata.get('updated') or '') or None}
     model_id, threshold = str(metadata['model_id']), float(metadata['threshold'])
     if embeddings.shape[0] == 0:
         if names:
@@ -319,7 +319,7 @@ def _fsync_directory(directory: Path) -> None:
 
 # ----------------------------------------------------------------------- file store
 def _signature(path: Path):
-    """What changes whenever the file is replaced or rewritten; None when it is missing."""
+    """Return what changes whenever the file is replaced or rewritten; None when it is missing."""
     try:
         stat = os.stat(path)
     except FileNotFoundError:
@@ -347,7 +347,7 @@ class FileGalleryStore(GalleryStore):
 
     @contextlib.contextmanager
     def _locked(self, exclusive: bool):
-        """This process's threads one at a time, and an flock against other processes."""
+        """Let this process's threads in one at a time, with an flock against other processes."""
         with self._thread_lock:
             if not self.lock_path.parent.is_dir():
                 if not exclusive:  # nothing to read yet; the writer makes the folder
@@ -401,7 +401,7 @@ class FileGalleryStore(GalleryStore):
 
     @property
     def value(self) -> Gallery:
-        """The value last read or written by this store (no disk access)."""
+        """Return the value last read or written by this store (no disk access)."""
         return self._value
 
     def changed(self, timeout: float = 0.0) -> Gallery | None:

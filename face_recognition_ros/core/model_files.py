@@ -183,8 +183,10 @@ stderr), as opposed to a cache that cannot be written."""
 
 def model_cache_dir() -> Path:
     """
-    Where repaired models are kept: ``$FACE_RECOGNITION_MODEL_CACHE``, else
-    ``$XDG_CACHE_HOME/face_recognition_ros`` (``~/.cache/face_recognition_ros``).
+    Return the folder where repaired models are kept.
+
+    ``$FACE_RECOGNITION_MODEL_CACHE``, else ``$XDG_CACHE_HOME/face_recognition_ros``
+    (``~/.cache/face_recognition_ros``).
     """
     explicit = os.environ.get('FACE_RECOGNITION_MODEL_CACHE')
     if explicit:
@@ -288,9 +290,9 @@ def _fold_constant_dequantize(graph, constants: dict, numpy_helper) -> None:
 
 def create_onnxruntime_session(model: str | bytes, num_threads: int | None = None):
     """
-    Return an onnxruntime CPU session for a model file path or serialized model, or raise
-    ModelError.
+    Return an onnxruntime CPU session for a model file path or serialized model.
 
+    Raises ModelError when onnxruntime is missing or cannot load the model.
     ``num_threads=None`` lets onnxruntime use one thread per physical core. Spinning is
     off: the detector and the embedder each own a thread pool, and on a small CPU a pool
     that spins between calls steals the cores the other one is about to need.
@@ -344,8 +346,10 @@ RUNTIMES = ('onnxruntime', 'opencv')
 
 def choose_runtime(runtime: str | None) -> str:
     """
-    Return the runtime to use: ``None`` picks onnxruntime where it is installed (faster
-    here), else OpenCV; a name is checked against ``RUNTIMES``.
+    Return the runtime to use.
+
+    ``None`` picks onnxruntime where it is installed (faster here), else OpenCV; a name is
+    checked against ``RUNTIMES``.
     """
     if runtime is None:
         return 'onnxruntime' if onnxruntime_available() else 'opencv'

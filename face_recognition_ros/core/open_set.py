@@ -148,8 +148,10 @@ _TABLE_LIMIT = 12.0
 @lru_cache(maxsize=1)
 def _normal_tail_table() -> np.ndarray:
     """
-    1 - Phi(z) on a 0.001 grid over [-12, 12]: math.erfc once, then linear interpolation
-    (error below 1e-10 relative to the tail values used here, and ~100x faster).
+    Return 1 - Phi(z) on a 0.001 grid over [-12, 12].
+
+    math.erfc once, then linear interpolation (error below 1e-10 relative to the tail
+    values used here, and ~100x faster).
     """
     grid = np.arange(-_TABLE_LIMIT, _TABLE_LIMIT + _TABLE_STEP / 2, _TABLE_STEP)
     return np.array([0.5 * math.erfc(z / math.sqrt(2.0)) for z in grid])
@@ -202,7 +204,7 @@ def false_name_rate(threshold: float, counts_per_person: Sequence[int],
 def operating_threshold(counts_per_person: Sequence[int], target_false_name_rate: float,
                         model: ImpostorModel) -> float:
     """
-    The cosine threshold at which ``model`` names ``target_false_name_rate`` of strangers.
+    Return the cosine threshold at which ``model`` names ``target_false_name_rate`` of strangers.
 
     Grows with the number of people and of embeddings per person; in [-1, 1].
     """
@@ -356,8 +358,10 @@ benchmarks/gallery_store.py, ``derive``; docs/benchmarks.md)."""
 
 def _subsample(embeddings: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
-    The first ``ADAPTATION_ROWS // people`` rows of each person (at least one each, and
-    at most ``ADAPTATION_ROWS`` people); deterministic, so a threshold is reproducible.
+    Return the first ``ADAPTATION_ROWS // people`` rows of each person.
+
+    At least one each, and at most ``ADAPTATION_ROWS`` people; deterministic, so a threshold
+    is reproducible.
     """
     if labels.size <= ADAPTATION_ROWS:
         return embeddings, labels
@@ -407,12 +411,12 @@ def _bundled_models() -> dict:
 
 
 def bundled_model_ids() -> list[str]:
-    """The embedding models that come with a fitted impostor model."""
+    """Return the embedding models that come with a fitted impostor model."""
     return sorted(_bundled_models())
 
 
 def bundled_impostor_model(model_id: str) -> ImpostorModel | None:
-    """The shipped impostor model of embedder ``model_id``, or None when none was fitted."""
+    """Return the shipped impostor model of embedder ``model_id``, or None when none was fitted."""
     data = _bundled_models().get(str(model_id))
     return None if data is None else ImpostorModel.from_dict(data)
 
@@ -438,7 +442,7 @@ def operating_point(model_id: str, embeddings: np.ndarray, labels: np.ndarray,
                     calibration: dict | None = None, fixed_threshold: float = 0.363,
                     prior: ImpostorModel | None = None) -> OperatingPoint:
     """
-    The threshold of a gallery as it is: the call to re-make on every enroll and forget.
+    Return the threshold of a gallery as it is: the call to re-make on every enroll and forget.
 
     ``embeddings`` (N, D) and ``labels`` (N,) are the enrolled rows and their person;
     ``calibration`` the dict ``calibrate`` returned (stored in the gallery) or None (a dict
@@ -472,7 +476,11 @@ def operating_point(model_id: str, embeddings: np.ndarray, labels: np.ndarray,
 
 
 def calibration_model(calibration: dict, model_id: str) -> ImpostorModel:
-    """The impostor model stored in a calibration; refuses one made for another embedder."""
+    """
+    Return the impostor model stored in a calibration.
+
+    Refuses one made for another embedder.
+    """
     if not isinstance(calibration, dict) or 'impostor_model' not in calibration:
         raise GalleryError('the stored calibration has no impostor model: run calibrate again')
     if calibration.get('model_id') not in (None, model_id):
@@ -504,7 +512,7 @@ def calibrate(model_id: str, embeddings: np.ndarray, labels: np.ndarray,
               prior: ImpostorModel | None = None, threshold_before: float | None = None
               ) -> dict:
     """
-    A calibration (JSON dict) from photos of people who are not enrolled.
+    Build a calibration (JSON dict) from photos of people who are not enrolled.
 
     The strangers' similarities to the enrolled people give this camera's impostor model:
     the mean updates the prior's (the bundled model, when there is one) with each stranger
@@ -605,7 +613,7 @@ def gallery_operating_point(gallery, target_false_name_rate: float | None = None
 
 
 def describe_operating_point(point: OperatingPoint) -> str:
-    """The threshold and where it comes from, in one line for logs and the CLI."""
+    """Describe the threshold and where it comes from, in one line for logs and the CLI."""
     if point.expected_false_name_rate is None:
         return f'threshold {point.threshold:.4f} ({point.source})'
     return (f'threshold {point.threshold:.4f} ({point.source}; about '
@@ -616,7 +624,7 @@ def describe_operating_point(point: OperatingPoint) -> str:
 def matching_gallery(gallery, target_false_name_rate: float | None = None,
                      fixed_threshold: float | None = None):
     """
-    The stored ``gallery`` at its operating point, for matching; and that point.
+    Return the stored ``gallery`` at its operating point, for matching; and that point.
 
     Every store keeps the embedder's own threshold and the calibration (``calibrate``)
     inside the gallery; the threshold used to name faces is derived from both and from the

@@ -112,21 +112,23 @@ class FacePipeline:
     One object from frames to named, tracked faces.
 
     Args:
-        detector: a ``FaceDetector`` (YuNet, FaceDetect...).
-        embedder: a ``FaceEmbedder`` (SFace, the trained classifier...).
-        gallery: who to recognise; its model id must be the embedder's. None or empty:
-            everyone is ``unknown``. A trained classifier (an embedder with its own
-            ``identify``) names its trained people with or without a gallery; people
-            enrolled beside it are named by the gallery (``_identify_with_classifier``).
-        landmark_locator: finds landmarks in boxes that come without them; built on
-            demand (YuNet on the enlarged box) when needed and not given.
-        tracker: a ``FaceTracker``; a default one when None and ``tracking`` is True.
-        tracking: False embeds every face in every frame (still photos, the naive way).
-        scene_cut_threshold: thumbnail difference (0-255 grey levels) above which the
-            tracks are reset; None never resets.
-        hard_light: re-locate the landmarks of a dark face on a contrast-normalised copy
-            of its surroundings before aligning it (``_landmarks_in_dark_box``); None
-            follows the detector's own ``hard_light`` setting (True if it has none).
+    ----
+    detector: a ``FaceDetector`` (YuNet, FaceDetect...).
+    embedder: a ``FaceEmbedder`` (SFace, the trained classifier...).
+    gallery: who to recognise; its model id must be the embedder's. None or empty:
+        everyone is ``unknown``. A trained classifier (an embedder with its own
+        ``identify``) names its trained people with or without a gallery; people
+        enrolled beside it are named by the gallery (``_identify_with_classifier``).
+    landmark_locator: finds landmarks in boxes that come without them; built on
+        demand (YuNet on the enlarged box) when needed and not given.
+    tracker: a ``FaceTracker``; a default one when None and ``tracking`` is True.
+    tracking: False embeds every face in every frame (still photos, the naive way).
+    scene_cut_threshold: thumbnail difference (0-255 grey levels) above which the
+        tracks are reset; None never resets.
+    hard_light: re-locate the landmarks of a dark face on a contrast-normalised copy
+        of its surroundings before aligning it (``_landmarks_in_dark_box``); None
+        follows the detector's own ``hard_light`` setting (True if it has none).
+
     """
 
     def __init__(self, detector: FaceDetector, embedder: FaceEmbedder,
@@ -328,7 +330,11 @@ class FacePipeline:
         return embeddings
 
     def _uses_classifier(self) -> bool:
-        """A trained classifier (an embedder with ``identify``) names its own people."""
+        """
+        Return True for a trained classifier (an embedder with ``identify``).
+
+        A trained classifier names its own people.
+        """
         return hasattr(self.embedder, 'identify')
 
     def _identify(self, crops: list[np.ndarray], timings) -> tuple[list[Match], np.ndarray]:
@@ -349,7 +355,7 @@ class FacePipeline:
     def _identify_with_classifier(self, crops: list[np.ndarray], timings
                                   ) -> tuple[list[Match], np.ndarray]:
         """
-        The gallery first, then the classifier: enrolling never hides a trained person.
+        Ask the gallery first, then the classifier: enrolling never hides a trained person.
 
         People enrolled beside a trained classifier (service, CLI, web page) are in the
         gallery only, the trained ones in the network only. A face the gallery names is
@@ -476,7 +482,7 @@ def _is_dark_box(image: np.ndarray, box) -> bool:
 
 def default_threshold_for(embedder) -> float:
     """
-    The gallery threshold for ``embedder``: its own calibrated one, else SFace's.
+    Return the gallery threshold for ``embedder``: its own calibrated one, else SFace's.
 
     A trained classifier exports a cosine threshold calibrated on its validation data
     (``embedding_threshold``); SFace uses OpenCV Zoo's published 0.363.

@@ -178,40 +178,44 @@ class FaceTracker:
                  stable_votes: int = 3, stable_interval_factor: int = 2,
                  confirm_votes: int = 2, contest_distance: float = 0.8):
         """
+        Configure the tracker.
+
         Args:
-            iou_threshold: a detection continues a track when their IoU reaches this...
-            max_centre_distance: ...or when the centres are closer than this many face
-                sizes (fast motion makes IoU collapse while the face stays near).
-            max_missed: frames a track survives without a detection (brief occlusion,
-                a missed detection) before it expires.
-            vote_window: identifications kept per track for the identity vote.
-            min_votes: below this many identifications a track counts as uncertain,
-                unless every one of them was decisive.
-            decisive_margin: an identification whose confidence is at least this far
-                from 0.5 (>= 0.9 or <= 0.1 by default) is decisive: a clear match or a
-                clear stranger.
-            reembed_interval: frames between routine re-embeddings of a track.
-            stable_votes, stable_interval_factor: once the last ``stable_votes``
-                identifications agree and are all decisive, the routine interval is
-                multiplied by ``stable_interval_factor``.
-            uncertain_interval: frames between re-embeddings of an uncertain track.
-            uncertain_margin: a voted confidence within this of 0.5 is uncertain.
-            growth_ratio: re-embed when the box area grew by this factor since the
-                last embedding (the face came closer).
-            max_reembeds_per_frame: cap on re-embeddings of already identified tracks per
-                frame (None: no cap). New tracks are always embedded.
-            identity_switch_similarity: cosine similarity between a track's consecutive
-                embeddings below which it is taken for another person (a new id). 0.25
-                suits SFace, whose same-person pairs mostly score above its 0.363
-                threshold and different people mostly below 0.2; -1 disables the check.
-            confirm_votes: identifications that must name a person (among the last
-                ``vote_window``) before the track publishes that name, unless all that
-                name it were decisive; until then it is ``UNKNOWN`` and pending, and
-                embedded again every frame. 1 names a face on its first identification.
-            contest_distance: two tracks whose centres come closer than this many face
-                sizes (the larger face) are contested: a box tracker may swap them, so
-                both drop their identity, are not embedded while that close, and are
-                identified afresh once apart. 0 disables it.
+        ----
+        iou_threshold: a detection continues a track when their IoU reaches this...
+        max_centre_distance: ...or when the centres are closer than this many face
+            sizes (fast motion makes IoU collapse while the face stays near).
+        max_missed: frames a track survives without a detection (brief occlusion,
+            a missed detection) before it expires.
+        vote_window: identifications kept per track for the identity vote.
+        min_votes: below this many identifications a track counts as uncertain,
+            unless every one of them was decisive.
+        decisive_margin: an identification whose confidence is at least this far
+            from 0.5 (>= 0.9 or <= 0.1 by default) is decisive: a clear match or a
+            clear stranger.
+        reembed_interval: frames between routine re-embeddings of a track.
+        stable_votes: once the last ``stable_votes`` identifications agree and are all
+            decisive, the routine interval is multiplied by ``stable_interval_factor``.
+        stable_interval_factor: see ``stable_votes``.
+        uncertain_interval: frames between re-embeddings of an uncertain track.
+        uncertain_margin: a voted confidence within this of 0.5 is uncertain.
+        growth_ratio: re-embed when the box area grew by this factor since the
+            last embedding (the face came closer).
+        max_reembeds_per_frame: cap on re-embeddings of already identified tracks per
+            frame (None: no cap). New tracks are always embedded.
+        identity_switch_similarity: cosine similarity between a track's consecutive
+            embeddings below which it is taken for another person (a new id). 0.25
+            suits SFace, whose same-person pairs mostly score above its 0.363
+            threshold and different people mostly below 0.2; -1 disables the check.
+        confirm_votes: identifications that must name a person (among the last
+            ``vote_window``) before the track publishes that name, unless all that
+            name it were decisive; until then it is ``UNKNOWN`` and pending, and
+            embedded again every frame. 1 names a face on its first identification.
+        contest_distance: two tracks whose centres come closer than this many face
+            sizes (the larger face) are contested: a box tracker may swap them, so
+            both drop their identity, are not embedded while that close, and are
+            identified afresh once apart. 0 disables it.
+
         """
         if (max_missed < 0 or vote_window < 1 or reembed_interval < 1
                 or uncertain_interval < 1 or stable_interval_factor < 1
@@ -415,7 +419,7 @@ class FaceTracker:
                 or track.votes[-1].name != track.candidate)
 
     def _is_stable(self, track: Track) -> bool:
-        """The last ``stable_votes`` identifications agree and none was a close call."""
+        """Check that the last ``stable_votes`` identifications agree and none was a close call."""
         if len(track.votes) < self.stable_votes:
             return False
         recent = list(track.votes)[-self.stable_votes:]
@@ -452,7 +456,7 @@ class FaceTracker:
 
     def select_for_embedding(self, tracks: list[Track]) -> list[int]:
         """
-        Indices into ``tracks`` (this frame's, from ``update``) that need an embedding.
+        Return the indices into ``tracks`` (this frame's, from ``update``) that need an embedding.
 
         New tracks, tracks that jumped, pending names and faces beside a hidden one
         always (a face waits for its name as briefly as possible, and a contest is
@@ -473,9 +477,10 @@ class FaceTracker:
 
     def mark_embedding_failed(self, track: Track) -> None:
         """
-        The face in ``track`` could not be embedded (no landmarks found): try again later.
+        Record that the face in ``track`` could not be embedded (no landmarks found).
 
-        Counted as an attempt so a face seen from the side is not retried every frame.
+        Try again later. Counted as an attempt so a face seen from the side is not retried
+        every frame.
         """
         track.last_embed_frame = self.frame_index
         track.last_embed_area = track.area
@@ -539,7 +544,7 @@ class FaceTracker:
             track.name, track.confidence, track.nearest_name = UNKNOWN, 0.5, winner
 
     def _shows_someone_else(self, track: Track, embedding: np.ndarray) -> bool:
-        """Does ``embedding`` show another face than the track's previous one?"""
+        """Check whether ``embedding`` shows another face than the track's previous one."""
         reference = track.reference_embedding
         if reference is None or reference.shape != embedding.shape:
             return False

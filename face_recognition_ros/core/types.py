@@ -87,7 +87,7 @@ class Face:
 
 def name_score(name: str, confidence: float) -> float:
     """
-    The confidence in ``name`` itself, from a ``Match``/``Face`` confidence.
+    Return the confidence in ``name`` itself, from a ``Match``/``Face`` confidence.
 
     For a person's name it is the confidence; for ``UNKNOWN`` it is the confidence that
     the face is nobody enrolled, ``1 - confidence`` (a certain stranger scores near 1, not
@@ -98,7 +98,7 @@ def name_score(name: str, confidence: float) -> float:
 
 
 def confidence_from_name_score(name: str, score: float) -> float:
-    """The inverse of ``name_score``: back to the confidence in the nearest person."""
+    """Invert ``name_score``: back to the confidence in the nearest person."""
     return name_score(name, score)
 
 

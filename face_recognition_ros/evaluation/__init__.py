@@ -92,7 +92,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help='verification pairs CSV file(s) (e.g. deepface master.csv: '
                              'file_x,file_y,Decision)')
     parser.add_argument('--pairs-root', type=Path, default=None,
-                        help='folder of the pair images (default: the CSV\'s folder)')
+                        help="folder of the pair images (default: the CSV's folder)")
     parser.add_argument('--far', type=float, default=1e-3, help='FAR for TAR@FAR')
     parser.add_argument('--identification', type=Path,
                         help='folder with one sub-folder of photos per person (e.g. ORL)')
@@ -102,7 +102,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help='fraction of people held out as strangers (chosen by --seed)')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--max-false-name-rate', type=float, default=None, metavar='RATE',
-                        help='target share of strangers named that sets the gallery\'s '
+                        help="target share of strangers named that sets the gallery's "
                              'threshold (default 0.01; core/open_set.py)')
     parser.add_argument('--classifier', type=Path, default=None,
                         help='exported classifier .onnx (training/export.py) to compare')

@@ -58,6 +58,7 @@ def list_people(root: Path) -> dict[str, list[Path]]:
 @dataclass
 class FaceRecord:
     """The largest face of one photo: its landmarks (None: no face found)."""
+
     landmarks: np.ndarray | None
     box: np.ndarray | None = None
     score: float = 0.0
@@ -168,7 +169,7 @@ class FaceSource:
         return image, self.detector.detect(image)
 
     def record(self, path: Path) -> FaceRecord:
-        """The largest face of a photo, cached (landmarks in the prepared image)."""
+        """Return the largest face of a photo, cached (landmarks in the prepared image)."""
         if path in self.records:
             return self.records[path]
         key = self.cache.key(path, 'det')

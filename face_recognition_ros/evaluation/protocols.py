@@ -143,7 +143,7 @@ def evaluate_identification(source: FaceSource, dataset: Path, args) -> dict:
         known_c = np.where(found_p[:, None], prob_p[:, order], -np.inf)
         unknown_c = np.where(found_s[:, None], prob_s[:, order], -np.inf)
         method = identification_metrics(known_c, probe_labels, unknown_c,
-                                         classifier.threshold)
+                                        classifier.threshold)
         method['name'] = f'classifier ({Path(args.classifier).name}, top softmax)'
         method['curve'] = [c.tolist() for c in tpir_fpir_curve(known_c, probe_labels,
                                                                unknown_c)]
@@ -158,7 +158,7 @@ def evaluate_identification(source: FaceSource, dataset: Path, args) -> dict:
                                  len(split.known))
             method = identification_metrics(ks, probe_labels, us,
                                             classifier.embedding_threshold)
-            method['name'] = 'gallery on the classifier\'s embedding (cosine)'
+            method['name'] = "gallery on the classifier's embedding (cosine)"
             method['curve'] = [c.tolist() for c in tpir_fpir_curve(ks, probe_labels, us)]
             result['methods']['classifier_embedding'] = method
     return result

@@ -153,7 +153,7 @@ def markdown_report(results: dict, plots: list[str]) -> str:
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
-    """Reports name people: owner-only, and never half-written."""
+    """Write ``text`` to ``path`` owner-only and never half-written: reports name people."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix='.tmp')
     try:
         with os.fdopen(fd, 'w') as handle:

@@ -33,11 +33,10 @@ import statistics
 import sys
 import time
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from face_recognition_ros.core.gallery import Gallery  # noqa: E402
+import numpy as np  # noqa: E402
 
 
 def median_ms(function, repeats: int) -> float:

@@ -46,14 +46,13 @@ import sys
 import tempfile
 import time
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from face_recognition_ros.core import open_set  # noqa: E402
 from face_recognition_ros.core.gallery import Gallery  # noqa: E402
 from face_recognition_ros.core.gallery_store import open_gallery_store  # noqa: E402
+import numpy as np  # noqa: E402
 
 MODEL = 'benchmark-model:1'
 

@@ -51,16 +51,15 @@ import statistics
 import sys
 import time
 
-import cv2
-import numpy as np
-
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+import cv2  # noqa: E402
 from face_recognition_ros.cli import letterbox  # noqa: E402
 from face_recognition_ros.core.image_io import load_image  # noqa: E402
 from face_recognition_ros.core.pipeline import build_pipeline, FacePipeline  # noqa: E402
 from face_recognition_ros.core.tracking import FaceTracker  # noqa: E402
+import numpy as np  # noqa: E402
 
 FIXTURES = REPO / 'test' / 'fixtures'
 SIZE = (640, 480)
@@ -146,7 +145,7 @@ def photo_sets(data: Path | None) -> dict[str, list[Path]]:
 
 # ------------------------------------------------------------------ measurement
 def make_pipeline(hard_light: bool, threads: int | None):
-    """The shipped pipeline; ``hard_light`` only where the detector has the option."""
+    """Build the shipped pipeline; ``hard_light`` only where the detector has the option."""
     from face_recognition_ros.core.detection import YuNetDetector
 
     options = {}
@@ -212,6 +211,7 @@ def detector_ms(detectors: dict, frames: list[np.ndarray], rounds: int = 3) -> d
     """
     times: dict[str, list[float]] = {name: [] for name in detectors}
     counts = {name: 0 for name in detectors}
+
     def run(detector, image):
         if hasattr(detector, 'process'):
             return detector.process(image).faces

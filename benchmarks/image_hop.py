@@ -44,8 +44,9 @@ import time
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from face_recognition_ros.node_support import KEEP_FRAME_BUFFERS_ENV  # noqa: E402
-from face_recognition_ros.node_support import image_qos, keep_frame_buffers, reserved_domain_id
+from face_recognition_ros.node_support import (  # noqa: E402
+    image_qos, keep_frame_buffers, KEEP_FRAME_BUFFERS_ENV, reserved_domain_id
+)
 from face_recognition_ros.tools.demo import dds_environment, package_paths  # noqa: E402
 from ros_pipeline import latency_stats  # noqa: E402 - the benchmark beside this one
 

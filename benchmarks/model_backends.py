@@ -14,7 +14,7 @@
 # limitations under the License.
 
 """
-Which runtime runs each bundled model faster here: onnxruntime or OpenCV's DNN?
+Find which runtime runs each bundled model faster here: onnxruntime or OpenCV's DNN.
 
 Times the library's own entry points, so pre- and post-processing count too:
 ``YuNetDetector.detect`` on a 640x480 photo, and ``SFaceEmbedder.embed`` on aligned
@@ -42,16 +42,15 @@ import statistics
 import sys
 import time
 
-import cv2
-import numpy as np
-
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+import cv2  # noqa: E402
 from face_recognition_ros.core.alignment import align_face  # noqa: E402
 from face_recognition_ros.core.detection import YuNetDetector  # noqa: E402
 from face_recognition_ros.core.embedding import SFaceEmbedder  # noqa: E402
 from face_recognition_ros.core.image_io import load_image  # noqa: E402
+import numpy as np  # noqa: E402
 
 DEFAULT_IMAGE = REPO / 'test' / 'fixtures' / 'obama_biden' / 'two_people.jpg'
 RUNTIMES = ('onnxruntime', 'opencv')
@@ -70,8 +69,10 @@ def _summary(times: list[float], per_face: int | None = None) -> dict:
 
 def _run_interleaved(cases: list[dict], repeat: int, warmup: int, chunk: int = 5) -> None:
     """
-    Time every case in turns of ``chunk`` calls, so a load change on a shared machine
-    hits all cases alike instead of whichever happened to run at that moment.
+    Time every case in turns of ``chunk`` calls.
+
+    Turns make a load change on a shared machine hit all cases alike instead of whichever
+    happened to run at that moment.
     """
     for case in cases:
         case['times'] = []

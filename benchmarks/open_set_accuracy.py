@@ -13,8 +13,9 @@
 # limitations under the License.
 
 """
-Strangers named and known people named right, on leave-people-out splits: the table of
-``docs/accuracy.md`` (section "Open set: an operating point for any gallery").
+Strangers named and known people named right, on leave-people-out splits.
+
+The table of ``docs/accuracy.md`` (section "Open set: an operating point for any gallery").
 
     python benchmarks/open_set_accuracy.py --data-root ../shared/data   # ~1 min, 2 cores
 
@@ -47,13 +48,12 @@ from pathlib import Path
 import sys
 import time
 
-import numpy as np
-
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / 'benchmarks'))
 sys.path.insert(0, str(REPO))
 
 from face_recognition_ros.core import open_set  # noqa: E402
+import numpy as np  # noqa: E402
 from open_set_data import DEFAULT_CACHE, DEFAULT_DATA_ROOT, load_embeddings  # noqa: E402
 
 FIXED_THRESHOLD = 0.363

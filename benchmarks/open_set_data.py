@@ -90,7 +90,7 @@ def _deepface(root: Path) -> dict[str, list[Path]]:
 
 
 def list_datasets(data_root: Path) -> dict[str, dict[str, list[Path]]]:
-    """dataset name -> {person -> photos}; datasets missing under data_root are left out."""
+    """Return dataset name -> {person -> photos}; datasets missing under data_root are left out."""
     data_root = Path(data_root)
     datasets = {
         'orl': _folders(data_root / 'orl_faces'),
@@ -108,7 +108,7 @@ def list_datasets(data_root: Path) -> dict[str, dict[str, list[Path]]]:
 def load_embeddings(data_root: Path, cache_path: Path = DEFAULT_CACHE, threads: int = 2
                     ) -> dict[str, tuple[np.ndarray, np.ndarray, list[str]]]:
     """
-    dataset -> (embeddings (N, D), person index per row (N,), person names).
+    Return dataset -> (embeddings (N, D), person index per row (N,), person names).
 
     Photos in which the pipeline finds no face are left out (and counted on stderr).
     """

@@ -50,17 +50,16 @@ import resource
 import sys
 import time
 
-import cv2
-import numpy as np
-
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+import cv2  # noqa: E402
 from face_recognition_ros.cli import letterbox, measure_pipeline, thread_settings  # noqa: E402
 from face_recognition_ros.core.gallery import Gallery  # noqa: E402
 from face_recognition_ros.core.image_io import load_image  # noqa: E402
 from face_recognition_ros.core.pipeline import FacePipeline  # noqa: E402
 from face_recognition_ros.core.tracking import FaceTracker  # noqa: E402
+import numpy as np  # noqa: E402
 
 FIXTURES = REPO / 'test' / 'fixtures'
 SIZE = (640, 480)

@@ -74,11 +74,10 @@ import time
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from face_recognition_ros.node_support import keep_frame_buffers  # noqa: E402
-from face_recognition_ros.node_support import reserved_domain_id
-from face_recognition_ros.tools.demo import COMPOSED_EXECUTABLES  # noqa: E402
-from face_recognition_ros.tools.demo import (
-    build_demo_gallery, dds_environment, DEFAULT_CLIP, NODES, package_paths, write_parameters
+from face_recognition_ros.node_support import keep_frame_buffers, reserved_domain_id  # noqa: E402
+from face_recognition_ros.tools.demo import (  # noqa: E402
+    build_demo_gallery, COMPOSED_EXECUTABLES, dds_environment, DEFAULT_CLIP, NODES,
+    package_paths, write_parameters
 )
 from face_recognition_ros.tools.processes import node_command, NodeProcess  # noqa: E402
 
@@ -137,8 +136,9 @@ def latency_stats(latencies_ms: list[float]) -> dict:
 
 def run_inprocess(args) -> dict:
     """
-    The library's way: one process, FacePipeline.process per frame (a child process, so
-    its peak memory is its own).
+    Run the library's way: one process, FacePipeline.process per frame.
+
+    It runs in a child process, so its peak memory is its own.
     """
     from face_recognition_ros.core.pipeline import build_pipeline
 
@@ -170,9 +170,10 @@ def run_inprocess(args) -> dict:
 
 def run_inprocess_at_rate(pipeline, frames, rate_hz: float) -> dict:
     """
-    Frames handed to the pipeline at ``rate_hz`` (a camera's pace): latency and the CPU
-    it takes (cores busy on average; all threads, counted only inside ``process``, since
-    reading and decoding the clip stands for the camera, as in the ROS pass).
+    Hand frames to the pipeline at ``rate_hz`` (a camera's pace): latency and CPU it takes.
+
+    CPU as cores busy on average; all threads, counted only inside ``process``, since
+    reading and decoding the clip stands for the camera, as in the ROS pass.
     """
     pipeline.reset_tracks()
     latencies, cpu_s = [], 0.0
@@ -256,8 +257,10 @@ class FrameClient:
 
     def node_timings(self) -> dict:
         """
-        Per node: median processing time and stamp->done latency over its last 100 frames
-        (from /diagnostics, published each second: wait for a fresh one first).
+        Return per node the median processing time and stamp->done latency.
+
+        Both over its last 100 frames (from /diagnostics, published each second: wait for
+        a fresh one first).
         """
         self.diagnostics.clear()
         deadline = time.monotonic() + 3.0

@@ -13,7 +13,7 @@
 # limitations under the License.
 
 """
-Soak: the launch-file pipeline on the looping clip for minutes; does anything grow or drift?
+Soak: the launch-file pipeline on the looping clip for minutes, to see what grows or drifts.
 
     scripts/build_ros.sh && source scripts/ros_env.sh
     python benchmarks/soak.py [--minutes 10] [--launcher auto|ros2-launch|processes]
@@ -60,9 +60,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from face_recognition_ros.node_support import reserved_domain_id  # noqa: E402
-from face_recognition_ros.tools.demo import COMPOSED_EXECUTABLES  # noqa: E402
-from face_recognition_ros.tools.demo import (
-    build_demo_gallery, dds_environment, DEFAULT_CLIP, NODES, package_paths, write_parameters
+from face_recognition_ros.tools.demo import (  # noqa: E402
+    build_demo_gallery, COMPOSED_EXECUTABLES, dds_environment, DEFAULT_CLIP, NODES,
+    package_paths, write_parameters
 )
 from face_recognition_ros.tools.processes import node_command, NodeProcess  # noqa: E402
 
@@ -77,7 +77,7 @@ STARTUP_TIMEOUT_S = 120.0
 
 
 def percentile(values: list[float], fraction: float) -> float | None:
-    """Nearest-rank percentile (no interpolation: a p99 is a latency that happened)."""
+    """Return the nearest-rank percentile; no interpolation (a p99 is a latency that happened)."""
     if not values:
         return None
     ordered = sorted(values)
@@ -88,6 +88,8 @@ def percentile(values: list[float], fraction: float) -> float | None:
 
 def start_pipeline(args, work: Path, env: dict, share: Path, lib_dir: Path) -> NodeProcess | dict:
     """
+    Start the pipeline and return what was started.
+
     ``ros2 launch`` (one NodeProcess whose children are the nodes) or the executables
     as NodeProcesses of their own (a dict by name).
     """
@@ -111,10 +113,12 @@ def start_pipeline(args, work: Path, env: dict, share: Path, lib_dir: Path) -> N
             for name in executables}
 
 
-def pipeline_processes(started) -> dict[str, 'psutil.Process']:
+# psutil is imported lazily inside the functions; this string annotation is never evaluated.
+def pipeline_processes(started) -> dict[str, 'psutil.Process']:  # noqa: F821
     """
-    Every process of the pipeline by a readable name: the nodes (by executable) and, with
-    ros2 launch, the launch process itself.
+    Return every process of the pipeline by a readable name.
+
+    The nodes (by executable) and, with ros2 launch, the launch process itself.
     """
     import psutil
 
@@ -332,8 +336,9 @@ def verdicts(result: dict) -> dict:
 
 def node_counts(minutes: list[dict], index: int) -> dict[str, tuple[int, int]]:
     """
-    (frames, dropped frames) per node in minute ``index``, from the cumulative counters
-    on /diagnostics (None where a node reported nothing).
+    Return (frames, dropped frames) per node in minute ``index``.
+
+    From the cumulative counters on /diagnostics (None where a node reported nothing).
     """
     def counters(minute):
         found = {}

@@ -13,8 +13,7 @@
 # limitations under the License.
 
 """
-What the operator page's live view costs: CPU of face_web at camera rate, with and
-without a viewer.
+What the operator page's live view costs: face_web's CPU at camera rate, with and without a viewer.
 
     source scripts/prepare.sh   # or: scripts/build_ros.sh && source scripts/ros_env.sh
     python benchmarks/web_view.py [--rate 30] [--seconds 15] [--frames 90]

@@ -97,7 +97,7 @@ def get_args_parser() -> argparse.ArgumentParser:
                         help='group the crops no gallery named by similarity into '
                              'OUTPUT/cluster_NNN/ for you to name')
     parser.add_argument('--cluster-threshold', type=float, default=None,
-                        help='cosine similarity to merge groups (default: the gallery\'s '
+                        help="cosine similarity to merge groups (default: the gallery's "
                              'default threshold)')
     parser.add_argument('--threads', type=int, default=None)
     parser.add_argument('--no-progress', action='store_true')
@@ -159,6 +159,7 @@ def video_frames(source, every: int, max_frames: int | None):
 
 
 class Extractor:
+
     def __init__(self, args):
         from face_recognition_ros.core.detection import YuNetDetector
         self.detector = YuNetDetector(score_threshold=args.score_threshold,
@@ -261,7 +262,7 @@ def write_png(path: Path, image: np.ndarray) -> None:
 
 def load_sorting_gallery(args):
     """
-    The SFace embedder and the ``--gallery`` to sort by, or SystemExit saying why not.
+    Return the SFace embedder and the ``--gallery`` to sort by, or SystemExit saying why not.
 
     Called before extraction starts, so a corrupt gallery or one of another model stops
     the run at once rather than after a whole video or camera session.

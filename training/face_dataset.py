@@ -134,8 +134,10 @@ def load_rgb(path: str) -> Image.Image:
 
 def check_images(samples: Sequence[Sample]) -> None:
     """
-    Decode every photo once before training, so a bad file stops the run at its start,
-    not in the middle of an epoch; raise DatasetError naming the bad files.
+    Decode every photo once before training; raise DatasetError naming the bad files.
+
+    Decoding up front makes a bad file stop the run at its start, not in the middle of an
+    epoch.
     """
     problems, not_square = [], []
     for sample in samples:

@@ -90,12 +90,12 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     split.add_argument('--val-per-person', type=int, default=None,
                        help='validation photos per person (default: --val-fraction)')
     split.add_argument('--val-fraction', type=float, default=0.2,
-                       help='fraction of each person\'s photos for validation (at least 1)')
+                       help="fraction of each person's photos for validation (at least 1)")
     parser.add_argument('--resume', default='', help='checkpoint to continue from')
     parser.add_argument('--workers', type=int, default=0,
                         help='data loading processes (0 loads in the main process)')
     parser.add_argument('--threads', type=int, default=None,
-                        help='torch CPU threads (default: torch\'s choice)')
+                        help="torch CPU threads (default: torch's choice)")
     parser.add_argument('--keep-every-epoch', action='store_true',
                         help='also keep model_<epoch>.pth for every epoch (about 130 MB '
                              'each); checkpoint.pth (latest) and best.pth are always written')
@@ -325,7 +325,7 @@ def main(args: argparse.Namespace) -> dict:
         recorded = checkpoint.get('args', {})
         for key in ('seed', 'val_per_person', 'val_fraction', 'input_size', 'freeze'):
             if key in recorded and getattr(args, key) != recorded[key]:
-                LOG.info('--resume: using the checkpoint\'s %s=%r (not %r)', key,
+                LOG.info("--resume: using the checkpoint's %s=%r (not %r)", key,
                          recorded[key], getattr(args, key))
                 setattr(args, key, recorded[key])
     elif args.test_only:

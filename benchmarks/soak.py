@@ -55,6 +55,7 @@ import sys
 import tempfile
 import threading
 import time
+from typing import TYPE_CHECKING
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -65,6 +66,9 @@ from face_recognition_ros.tools.demo import (  # noqa: E402
     package_paths, write_parameters
 )
 from face_recognition_ros.tools.processes import node_command, NodeProcess  # noqa: E402
+
+if TYPE_CHECKING:  # psutil is imported where it is used: only the annotations need it here.
+    import psutil
 
 OUTPUTS = ('faces/detections', 'faces/identified', 'faces/faces', 'faces/image_annotated')
 """The pipeline's outputs; ``image`` (the input) is watched too."""
@@ -113,8 +117,7 @@ def start_pipeline(args, work: Path, env: dict, share: Path, lib_dir: Path) -> N
             for name in executables}
 
 
-# psutil is imported lazily inside the functions; this string annotation is never evaluated.
-def pipeline_processes(started) -> dict[str, 'psutil.Process']:  # noqa: F821
+def pipeline_processes(started) -> dict[str, psutil.Process]:
     """
     Return every process of the pipeline by a readable name.
 

@@ -60,6 +60,7 @@ from face_recognition_ros.core.image_io import load_image  # noqa: E402
 from face_recognition_ros.core.pipeline import build_pipeline, FacePipeline  # noqa: E402
 from face_recognition_ros.core.tracking import FaceTracker  # noqa: E402
 import numpy as np  # noqa: E402
+from pipeline_fps import read_clip  # noqa: E402  (the same 640x480 Hamilton frames)
 
 FIXTURES = REPO / 'test' / 'fixtures'
 SIZE = (640, 480)
@@ -189,18 +190,6 @@ def measure(pipeline, people: dict[str, list[Path]]) -> dict:
                 'found_rate': round(found / photos, 4), 'probes': probes,
                 'named_right': named, 'named_right_rate': round(named / max(probes, 1), 4)}
     return results
-
-
-def read_clip(limit: int) -> list[np.ndarray]:
-    capture = cv2.VideoCapture(str(FIXTURES / 'hamilton' / 'short_hamilton_clip.mp4'))
-    frames = []
-    while len(frames) < limit:
-        ok, image = capture.read()
-        if not ok:
-            break
-        frames.append(letterbox(image, SIZE))
-    capture.release()
-    return frames
 
 
 def detector_ms(detectors: dict, frames: list[np.ndarray], rounds: int = 3) -> dict:

@@ -30,11 +30,6 @@ import pytest
 FIXTURES_DIR = Path(__file__).resolve().parent / 'fixtures'
 """Real photos and video copied into the repository (licences beside them)."""
 
-collect_ignore = ['launch_testing']
-"""launch_testing's pytest plugin (loaded wherever launch_testing is installed: an apt ROS 2,
-or the underlay from ../shared/ros2_src) collects *.launch_test.py files itself, and fails
-on the dot in the module name; ros/test_launch_testing.py runs them with launch_test."""
-
 
 @pytest.fixture(scope='session')
 def fixtures_dir() -> Path:

@@ -114,6 +114,9 @@ class FaceWebNode(Node):
         self._pairing = None
         self._image_subscription = None
         self._diagnostics = node_support.NodeDiagnostics(self, 'operator page')
+        # Each kind of bad image once per interval, as in the other nodes: rclpy's throttle
+        # of one call site would hide a second kind behind the first.
+        self._problems = node_support.RepeatLimitedLog(self.get_logger())
         self.create_subscription(Detection2DArray, 'faces/identified', self._on_identified,
                                  node_support.results_qos())
         self.create_subscription(DiagnosticArray, node_support.DIAGNOSTICS_TOPIC,
@@ -212,7 +215,7 @@ class FaceWebNode(Node):
             frame = image_msg_to_bgr(image_msg)
         except ImageError as error:
             self._diagnostics.count_error()
-            self.get_logger().error(f'image skipped: {error}', throttle_duration_sec=5.0)
+            self._problems.error(f'image skipped: {error}')
             return
         stamp_ns = stamp_to_ns(image_msg.header.stamp)
         self.live.push_frame(frame, faces_from_identified_msg(identified_msg), stamp_ns)

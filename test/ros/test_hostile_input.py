@@ -253,38 +253,52 @@ def test_generated_detections_reach_recognizer_and_overlay(nodes, wire):
     check_alive(nodes, 'the generated detections')
 
 
-def test_generated_service_requests_are_all_answered(nodes, wire):
-    node = wire.probe.node
-    clients = {kind: node.create_client(kind, f'/face_recognizer/{name}')
-               for kind, name in ((Enroll, 'enroll'), (Forget, 'forget'),
-                                  (ListPeople, 'list_people'))}
-    for client in clients.values():
-        assert client.wait_for_service(timeout_sec=20)
+class RecognizerServices:
+    """Clients of face_recognizer's enroll, forget and list_people; answers counted in sent."""
 
-    def call(kind, request):
-        future = clients[kind].call_async(request)
+    def __init__(self, node, sent: Counter):
+        self._node, self._sent = node, sent
+        self._clients = {kind: node.create_client(kind, f'/face_recognizer/{name}')
+                         for kind, name in ((Enroll, 'enroll'), (Forget, 'forget'),
+                                            (ListPeople, 'list_people'))}
+        for client in self._clients.values():
+            assert client.wait_for_service(timeout_sec=20)
+
+    def call(self, kind, request):
+        """Return the answer of the service of ``kind``; fail after 40 s without one."""
+        future = self._clients[kind].call_async(request)
         ros_harness._wait_until(future.done, 40.0, f'an answer of {kind.__name__}')
-        wire.sent[kind.__name__] += 1
+        self._sent[kind.__name__] += 1
         return future.result()
+
+    def enroll_then_forget(self, name, image, forget, nodes) -> None:
+        """One generated round: enroll (a refusal says why), forget, now and then list."""
+        request = Enroll.Request(name=name)
+        if image is not None:
+            request.image = image
+        response = self.call(Enroll, request)
+        assert response.message, 'every refusal says why'
+        assert not response.success or name.strip(), response.message
+        self.call(Forget, Forget.Request(name=forget))
+        if self._sent['Enroll'] % 20 == 0:
+            assert LIN in self.call(ListPeople, ListPeople.Request()).names
+            check_alive(nodes, f'{self._sent["Enroll"]} enrollments')
+
+    def close(self) -> None:
+        for client in self._clients.values():
+            self._node.destroy_client(client)
+
+
+def test_generated_service_requests_are_all_answered(nodes, wire):
+    services = RecognizerServices(wire.probe.node, wire.sent)
 
     @settings(GENERATED, max_examples=SERVICE_CALLS)
     @given(name=odd_text, image=st.one_of(st.just(None), images()), forget=odd_text)
     def send(name, image, forget):
-        request = Enroll.Request(name=name)
-        if image is not None:
-            request.image = image
-        response = call(Enroll, request)
-        assert response.message, 'every refusal says why'
-        assert not response.success or name.strip(), response.message
-        call(Forget, Forget.Request(name=forget))
-        if wire.sent['Enroll'] % 20 == 0:
-            people = call(ListPeople, ListPeople.Request())
-            assert LIN in people.names
-            check_alive(nodes, f'{wire.sent["Enroll"]} enrollments')
+        services.enroll_then_forget(name, image, forget, nodes)
 
     send()
-    for client in clients.values():
-        node.destroy_client(client)
+    services.close()
     check_alive(nodes, 'the generated service requests')
 
 

@@ -35,10 +35,10 @@ problem was logged at most once per interval. About 40 s on 2 cores.
 from __future__ import annotations
 
 import array
+from collections import Counter
 import time
 
 import cv2
-from face_recognition.srv import Enroll, Forget, ListPeople
 from face_recognition_ros.core.image_io import load_image
 from face_recognition_ros.ros_conversions import faces_from_identified_msg
 from face_recognition_ros.tools.demo import build_demo_gallery, DEMO_PEOPLE
@@ -50,7 +50,7 @@ import ros_harness
 from ros_harness import stamp_of
 from sensor_msgs.msg import Image
 from test_hostile_input import (check_alive, GENERATED, images, LIN, LOG_PERIOD_S, odd_text,
-                                problem_lines, TIMED_LOG)
+                                problem_lines, RecognizerServices, TIMED_LOG)
 from vision_msgs.msg import Detection2DArray
 
 IMAGES, FACES, SERVICE_CALLS = 400, 150, 80
@@ -84,7 +84,7 @@ def wire(pipeline):
     wire.identified = probe.collect('faces/identified', Detection2DArray)
     probe.wait_for_subscribers(wire.image)
     probe.wait_for_publishers('faces/identified')
-    wire.sent = {'image': 0, 'face': 0, 'Enroll': 0}
+    wire.sent = Counter()
     yield wire
     probe.close()
 
@@ -148,36 +148,16 @@ def test_generated_images_and_odd_face_frames_reach_face_pipeline(pipeline, wire
 
 
 def test_generated_service_requests_to_the_composed_recognizer(pipeline, wire):
-    node = wire.probe.node
-    clients = {kind: node.create_client(kind, f'/face_recognizer/{name}')
-               for kind, name in ((Enroll, 'enroll'), (Forget, 'forget'),
-                                  (ListPeople, 'list_people'))}
-    for client in clients.values():
-        assert client.wait_for_service(timeout_sec=20)
-
-    def call(kind, request):
-        future = clients[kind].call_async(request)
-        ros_harness._wait_until(future.done, 40.0, f'an answer of {kind.__name__}')
-        return future.result()
+    services = RecognizerServices(wire.probe.node, wire.sent)
 
     @settings(GENERATED, max_examples=SERVICE_CALLS)
     @given(name=odd_text, image=st.one_of(st.just(None), images(), faces_in_odd_frames()),
            forget=odd_text)
     def send(name, image, forget):
-        request = Enroll.Request(name=name)
-        if image is not None:
-            request.image = image
-        response = call(Enroll, request)
-        wire.sent['Enroll'] += 1
-        assert response.message, 'every refusal says why'
-        call(Forget, Forget.Request(name=forget))
-        if wire.sent['Enroll'] % 20 == 0:
-            assert LIN in call(ListPeople, ListPeople.Request()).names
-            check_alive(pipeline, f'{wire.sent["Enroll"]} enrollments')
+        services.enroll_then_forget(name, image, forget, pipeline)
 
     send()
-    for client in clients.values():
-        node.destroy_client(client)
+    services.close()
     check_alive(pipeline, 'the generated service requests')
 
 

@@ -311,9 +311,8 @@ def create_onnxruntime_session(model: str | bytes, num_threads: int | None = Non
     options.add_session_config_entry('session.intra_op.allow_spinning', '0')
     # Input shapes vary here (YuNet on every camera size and on each face box's crop, SFace
     # on batches of 1..N faces), and onnxruntime plans and keeps a memory pattern for each
-    # shape it meets. Off: benchmarks/ros_pipeline.py side by side, peak RSS of
-    # face_recognizer 346 -> 327 MiB, face_pipeline 371 -> 343 MiB, same speed (YuNet 5.1
-    # ms, SFace batch of 4 69 ms either way).
+    # shape it meets. Off: peak RSS of face_recognizer 346 -> 327 MiB, face_pipeline
+    # 371 -> 343 MiB in benchmarks/ros_pipeline.py, same speed (docs/benchmarks.md, "Memory").
     options.enable_mem_pattern = False
     try:
         return onnxruntime.InferenceSession(model, options, providers=['CPUExecutionProvider'])

@@ -22,6 +22,8 @@ exit code 1.
 
 from __future__ import annotations
 
+import faulthandler
+import os
 import sys
 import traceback
 from typing import Callable, Sequence
@@ -72,10 +74,41 @@ def run_node(node_factory: Callable[..., Node | Sequence[Node]], args: list[str]
             "describes each parameter's type and range (ros2 param describe).")
         exit_code = 1
     finally:
+        # launch asks a process to stop with SIGINT, then SIGTERM after 5 s (which rclpy's
+        # handler takes without ending anything) and SIGKILL after 15 s, and a SIGKILL leaves
+        # Fast DDS shared-memory files locked for the next run. So a node whose cleanup
+        # hangs (a middleware call that never returns, here or while Python tears down
+        # its objects) ends by itself instead: each thread's stack on stderr, to say where,
+        # then exit status 1. faulthandler's watchdog is a C thread: it fires even while
+        # the hung call holds the GIL.
+        deadline_s = shutdown_deadline_s()
+        if deadline_s > 0:
+            faulthandler.dump_traceback_later(deadline_s, exit=True)
         for node in nodes:
             node.destroy_node()
         rclpy.try_shutdown()
     return exit_code
+
+
+SHUTDOWN_DEADLINE_S = 10.0
+"""Seconds a node gets to stop its threads, destroy its entities and exit after spinning."""
+SHUTDOWN_DEADLINE_ENV = 'FACE_RECOGNITION_SHUTDOWN_DEADLINE_S'
+
+
+def shutdown_deadline_s() -> float:
+    """
+    Return the shutdown deadline: SHUTDOWN_DEADLINE_S, or the environment's value.
+
+    Under launch's SIGKILL escalation (15 s) by default; 0 or less: no deadline.
+    """
+    text = os.environ.get(SHUTDOWN_DEADLINE_ENV, '').strip()
+    try:
+        return float(text) if text else SHUTDOWN_DEADLINE_S
+    except ValueError:
+        rclpy.logging.get_logger('face_recognition').warning(
+            f'{SHUTDOWN_DEADLINE_ENV}={text!r} is not a number of seconds: using '
+            f'{SHUTDOWN_DEADLINE_S:g}')
+        return SHUTDOWN_DEADLINE_S
 
 
 CALLBACK_ERROR_LOG_PERIOD_S = 10.0

@@ -377,7 +377,7 @@ class VideoSourceNode(Node):
     def destroy_node(self):
         self._stop.set()
         if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(timeout=5.0)
+            self._thread.join(timeout=2.0)
         # A reader still blocked in read() (a hung stream) must not have its capture freed
         # under it; the process is ending and the OS reclaims it.
         if not self._thread.is_alive():

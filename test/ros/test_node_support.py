@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 
@@ -106,3 +107,49 @@ def test_a_failing_callback_is_logged_and_the_node_keeps_running(ros_session):
     assert 'ZeroDivisionError: one message reached a bug' in output
     # The same failure three times in a row: one traceback, the repeats counted later.
     assert output.count('Traceback') == 1
+
+
+_HANGING_NODE = '''
+import sys
+import threading
+from rclpy.node import Node
+from face_recognition_ros.node_support import run_node
+
+
+class HangsOnDestroy(Node):
+    """A node whose cleanup never returns (a middleware call that hangs at shutdown)."""
+
+    def __init__(self):
+        super().__init__('hangs_on_destroy')
+        self.get_logger().info('spinning')
+
+    def destroy_node(self):
+        threading.Event().wait()  # forever
+
+
+sys.exit(run_node(HangsOnDestroy))
+'''
+
+
+def test_a_node_whose_cleanup_hangs_ends_by_itself_and_says_where(ros_session):
+    """
+    Check the shutdown deadline: a hung cleanup ends the process with each thread's stack.
+
+    Without it, launch's SIGTERM is taken by rclpy's handler and only SIGKILL ends the node.
+    """
+    import ros_harness
+
+    env = dict(ros_session.env, FACE_RECOGNITION_SHUTDOWN_DEADLINE_S='1.5')
+    process = ros_harness.NodeProcess('hangs', [sys.executable, '-c', _HANGING_NODE],
+                                      env, ros_session.scratch / 'hangs.log')
+    try:
+        process.wait_for_output('spinning', timeout=30)
+        process.popen.send_signal(signal.SIGINT)
+        code = process.popen.wait(10)  # the deadline, not SIGTERM or SIGKILL, ends it
+    finally:
+        process.stop()
+    output = process.output()
+    assert code == 1, output
+    assert 'Timeout (0:00:01.500000)!' in output
+    # Where it hung: the stack of the thread in the cleanup.
+    assert 'in destroy_node' in output and 'in run_node' in output

@@ -48,9 +48,17 @@ class NodeProcess:
     """One program (a node executable, ``ros2 launch``...) running as a child process."""
 
     def __init__(self, executable: str, args: list[str], env: dict[str, str],
-                 log_path: Path, cwd: Path | None = None):
-        """Start ``args`` (the full argv); ``executable`` is the name used in messages."""
+                 log_path: Path, cwd: Path | None = None, own_process_group: bool = False):
+        """
+        Start ``args`` (the full argv); ``executable`` is the name used in messages.
+
+        ``own_process_group``: start it as a terminal starts a command, in a process group of
+        its own, and send ``stop``'s SIGINT to the whole group as Ctrl-C does. A launch
+        service run from a script needs this: on Ctrl-C it leaves SIGINT to the terminal,
+        which has already sent it to every process of the group.
+        """
         self.executable = self.name = str(executable)
+        self._own_process_group = own_process_group
         self.args = args
         self.log_path = Path(log_path)
         self.returncode: int | None = None
@@ -58,7 +66,7 @@ class NodeProcess:
         self.popen = subprocess.Popen(
             args, env=env, stdin=subprocess.DEVNULL, stdout=self._log,
             stderr=subprocess.STDOUT, cwd=str(cwd or self.log_path.parent),
-            preexec_fn=_default_sigint)
+            preexec_fn=_default_sigint, start_new_session=own_process_group)
         self.pid = self.popen.pid
 
     def is_running(self) -> bool:
@@ -112,7 +120,11 @@ class NodeProcess:
                             (signal.SIGKILL, 5.0)):
             if self.popen.poll() is not None:
                 break
-            self.popen.send_signal(sig)
+            if sig == signal.SIGINT and self._own_process_group:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.popen.pid, sig)
+            else:
+                self.popen.send_signal(sig)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.popen.wait(wait_s)
         self.returncode = self.popen.wait()

@@ -294,11 +294,14 @@ if HAVE_LAUNCH:
             'sys.exit(service.run())\n')
         process = ros_harness.NodeProcess(
             'launch', [sys.executable, '-c', script], ros_session.env,
-            ros_session.scratch / 'real_launch.log')
+            ros_session.scratch / 'real_launch.log', own_process_group=True)
         try:
             identified = probe.collect('/real_launch/faces/identified', Detection2DArray)
             identified.wait_for(lambda msg: len(msg.detections) > 0, timeout=90)
         finally:
-            returncode = process.stop(timeout=20)
-            print(process.output())
-        assert returncode == 0
+            returncode = process.stop(timeout=20)  # Ctrl-C to the group, as a terminal
+            output = process.output()
+            print(output)
+        assert returncode == 0, output
+        # Every node ended by itself after Ctrl-C: none was escalated to SIGTERM or SIGKILL.
+        assert 'failed to terminate' not in output, output

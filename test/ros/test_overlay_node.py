@@ -81,6 +81,29 @@ class Feed:
     def image_subscribers(self) -> int:
         return self.probe.node.count_subscribers('/image')
 
+    def publish_until(self, make_pair, done, timeout: float = 10.0) -> list[int]:
+        """
+        Publish ``make_pair(stamp)`` (image, identified) every 0.2 s until ``done(stamps)``.
+
+        The overlay subscribes to its inputs only while its output is watched, and after a
+        new watch the probe's publisher can still count the overlay's previous subscription:
+        one message sent at once may reach no subscriber. Returns the stamps sent.
+        """
+        sent: list[int] = []
+        deadline = time.monotonic() + timeout
+        while True:
+            stamp = next(_STAMPS)
+            image_msg, identified = make_pair(stamp)
+            self.image_pub.publish(image_msg)
+            self.identified_pub.publish(identified)
+            sent.append(stamp)
+            resend_at = time.monotonic() + 0.2
+            while time.monotonic() < resend_at:
+                if done(sent):
+                    return sent
+                time.sleep(0.02)
+            assert time.monotonic() < deadline, f'not done within {timeout} s ({len(sent)} sent)'
+
     def send(self) -> int:
         stamp = next(_STAMPS)
         image_msg = self.probe.image_msg(self.frame, stamp, frame_id='overlay_camera')
@@ -159,12 +182,13 @@ def test_a_window_without_display_is_refused_and_the_node_runs(overlay):
 def test_bad_images_are_logged_and_the_node_carries_on(feed, overlay):
     annotated = feed.watch()
     try:
-        stamp = next(_STAMPS)
-        bad = feed.probe.image_msg(feed.frame, stamp)
-        bad.encoding = '16UC1'
-        feed.image_pub.publish(bad)
-        feed.identified_pub.publish(faces_to_identified_msg([], bad.header))
-        overlay.wait_for_output("unsupported image encoding '16UC1'", timeout=10)
+        def bad_pair(stamp):
+            bad = feed.probe.image_msg(feed.frame, stamp)
+            bad.encoding = '16UC1'
+            return bad, faces_to_identified_msg([], bad.header)
+
+        feed.publish_until(bad_pair, lambda sent: "unsupported image encoding '16UC1'" in
+                           overlay.output())
         good = feed.send()
         annotated.wait_for(lambda m: stamp_of(m) >= good, timeout=10)
     finally:
@@ -183,11 +207,12 @@ def test_two_kinds_of_bad_image_in_a_row_are_both_logged(feed, overlay):
     try:
         for mutate, logged in (((lambda m: setattr(m, 'width', 0)), '0x'),
                                ((lambda m: setattr(m, 'data', m.data[:1000])), 'truncated')):
-            bad = feed.probe.image_msg(feed.frame, next(_STAMPS))
-            mutate(bad)
-            feed.image_pub.publish(bad)
-            feed.identified_pub.publish(faces_to_identified_msg([], bad.header))
-            overlay.wait_for_output(logged, timeout=10)
+            def bad_pair(stamp, mutate=mutate):
+                bad = feed.probe.image_msg(feed.frame, stamp)
+                mutate(bad)
+                return bad, faces_to_identified_msg([], bad.header)
+
+            feed.publish_until(bad_pair, lambda sent, logged=logged: logged in overlay.output())
         good = feed.send()
         annotated.wait_for(lambda m: stamp_of(m) >= good, timeout=10)
     finally:
@@ -200,15 +225,16 @@ def test_odd_but_legal_track_ids_are_drawn_and_never_end_the_node(feed, overlay,
     """Detection2D.id is any string: '²' passed isdigit() but not int() and ended the node."""
     annotated = feed.watch()
     try:
-        stamp = next(_STAMPS)
-        image_msg = feed.probe.image_msg(feed.frame, stamp, frame_id='overlay_camera')
-        identified = faces_to_identified_msg(
-            [Face(box=BOX, score=0.9, name='Ada', confidence=0.8, track_id=3)],
-            image_msg.header)
-        identified.detections[0].id = odd_id
-        feed.image_pub.publish(image_msg)
-        feed.identified_pub.publish(identified)
-        annotated.wait_for(lambda m: stamp_of(m) == stamp, timeout=10)
+        def odd_pair(stamp):
+            image_msg = feed.probe.image_msg(feed.frame, stamp, frame_id='overlay_camera')
+            identified = faces_to_identified_msg(
+                [Face(box=BOX, score=0.9, name='Ada', confidence=0.8, track_id=3)],
+                image_msg.header)
+            identified.detections[0].id = odd_id
+            return image_msg, identified
+
+        feed.publish_until(odd_pair, lambda sent: any(
+            stamp_of(m) in sent for m in annotated.messages))  # drawn with the odd id
         good = feed.send()
         annotated.wait_for(lambda m: stamp_of(m) >= good, timeout=10)
     finally:

@@ -85,9 +85,10 @@ class Feed:
         """
         Publish ``make_pair(stamp)`` (image, identified) every 0.2 s until ``done(stamps)``.
 
-        The overlay subscribes to its inputs only while its output is watched, and after a
-        new watch the probe's publisher can still count the overlay's previous subscription:
-        one message sent at once may reach no subscriber. Returns the stamps sent.
+        The overlay subscribes to its inputs only while its output is watched. After a new
+        watch the probe's publisher may still count the overlay's previous subscription, or
+        the new one may not have matched it yet from its side: one message sent at once can
+        reach no subscriber. Returns the stamps sent.
         """
         sent: list[int] = []
         deadline = time.monotonic() + timeout

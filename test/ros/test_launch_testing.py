@@ -20,10 +20,10 @@ the pip wheels, in the underlay built from ../shared/ros2_src. Without it the te
 and says so. It runs in a ROS domain of its own, as ``colcon test`` runs each test, not in
 the one the earlier tests of the session used: after them (nodes SIGKILLed, floods of hostile
 messages), one of the three processes occasionally hung inside rclpy's destroy_node (the
-native node teardown, seen through the shutdown deadline's stack dump), in 1 of 11 runs
-of test_gallery_sharing, test_hostile_input, test_hostile_pipeline, test_launch_file and
-this test in one session (docs/design.md, Shutdown). The node side of that
-hazard is covered by run_node's shutdown deadline (test_node_support.py).
+native node teardown, seen through the shutdown deadline's stack dump), in 1 of 11 runs of
+test_gallery_sharing, test_hostile_input, test_hostile_pipeline, test_launch_file and this
+test in one session (docs/design.md, Shutdown). The node side of that hazard is covered by
+run_node's shutdown deadline (test_node_support.py).
 """
 
 from __future__ import annotations

@@ -105,6 +105,15 @@ class Feed:
                 time.sleep(0.02)
             assert time.monotonic() < deadline, f'not done within {timeout} s ({len(sent)} sent)'
 
+    def send_bad_until_logged(self, mutate, logged: str, overlay) -> None:
+        """Send images broken by ``mutate`` until the overlay's output holds ``logged``."""
+        def bad_pair(stamp):
+            bad = self.probe.image_msg(self.frame, stamp)
+            mutate(bad)
+            return bad, faces_to_identified_msg([], bad.header)
+
+        self.publish_until(bad_pair, lambda sent: logged in overlay.output())
+
     def send(self) -> int:
         stamp = next(_STAMPS)
         image_msg = self.probe.image_msg(self.frame, stamp, frame_id='overlay_camera')
@@ -183,13 +192,8 @@ def test_a_window_without_display_is_refused_and_the_node_runs(overlay):
 def test_bad_images_are_logged_and_the_node_carries_on(feed, overlay):
     annotated = feed.watch()
     try:
-        def bad_pair(stamp):
-            bad = feed.probe.image_msg(feed.frame, stamp)
-            bad.encoding = '16UC1'
-            return bad, faces_to_identified_msg([], bad.header)
-
-        feed.publish_until(bad_pair, lambda sent: "unsupported image encoding '16UC1'" in
-                           overlay.output())
+        feed.send_bad_until_logged(lambda m: setattr(m, 'encoding', '16UC1'),
+                                   "unsupported image encoding '16UC1'", overlay)
         good = feed.send()
         annotated.wait_for(lambda m: stamp_of(m) >= good, timeout=10)
     finally:
@@ -208,12 +212,7 @@ def test_two_kinds_of_bad_image_in_a_row_are_both_logged(feed, overlay):
     try:
         for mutate, logged in (((lambda m: setattr(m, 'width', 0)), '0x'),
                                ((lambda m: setattr(m, 'data', m.data[:1000])), 'truncated')):
-            def bad_pair(stamp, mutate=mutate):
-                bad = feed.probe.image_msg(feed.frame, stamp)
-                mutate(bad)
-                return bad, faces_to_identified_msg([], bad.header)
-
-            feed.publish_until(bad_pair, lambda sent, logged=logged: logged in overlay.output())
+            feed.send_bad_until_logged(mutate, logged, overlay)
         good = feed.send()
         annotated.wait_for(lambda m: stamp_of(m) >= good, timeout=10)
     finally:
